@@ -1,0 +1,482 @@
+"""ZenovayClient: one session, auth header, timeouts, the retry loop, error mapping and paging."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from urllib.parse import quote, urljoin, urlsplit
+
+from zenovay_cli import __version__
+from zenovay_cli.errors import (
+    ApiError,
+    AuthError,
+    BadRequestError,
+    InvalidResponseError,
+    NetworkError,
+    NotFoundError,
+    PaidPlanRequiredError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    UsageError,
+)
+from zenovay_cli.retry import decide, parse_retry_after
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zenovay_cli.cache import CacheStore
+    from zenovay_cli.ratelimit import RateBudget
+
+DEFAULT_BASE_URL = "https://api.zenovay.com/api/external/v1"
+USER_AGENT = f"zenovay-cli/{__version__}"
+RANGES = ("24h", "7d", "30d", "90d", "1y")
+ERROR_STATUSES = ("unresolved", "resolved", "ignored")
+MAX_VISITORS_PAGE = 1000
+
+# on_wait(delay_seconds, reason, attempt_that_failed, max_attempts)
+WaitCallback = Callable[[float, str, int, int], None]
+
+
+def _is_loopback(host: str | None) -> bool:
+    return bool(host) and (host in ("localhost", "::1") or host.startswith("127."))
+
+
+def validate_base_url(base_url: str) -> str:
+    """The key goes only to an https origin (or plain http on this machine, for the sandbox)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"invalid base URL {base_url!r}",
+            hint="Use a URL like https://api.zenovay.com/api/external/v1.",
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the API key over plain http to {parts.hostname}",
+            hint="Use an https:// base URL (plain http is allowed only for 127.0.0.1/localhost).",
+        )
+    return base_url.rstrip("/")
+
+
+def check_range(value: str) -> str:
+    if value not in RANGES:
+        raise UsageError(
+            f"invalid range {value!r}", hint=f"Use one of: {', '.join(RANGES)}."
+        )
+    return value
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    p = urlsplit(url)
+    port = p.port or (443 if p.scheme == "https" else 80)
+    return (p.scheme, (p.hostname or "").lower(), port)
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)
+    except Exception:  # pragma: no cover - odd mapping
+        value = None
+    if value is None:
+        lname = name.lower()
+        for k, v in headers.items():
+            if k.lower() == lname:
+                return v
+    return value
+
+
+def parse_error_body(body: bytes | str | None) -> tuple[str | None, str | None, str | None]:
+    """(code, message, request_id) from any documented error body; Nones when it is not one."""
+    if body is None:
+        return None, None, None
+    try:
+        payload = json.loads(body)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None, None, None
+    if not isinstance(payload, dict):
+        return None, None, None
+    err = payload.get("error")
+    code = message = request_id = None
+    if isinstance(err, dict):  # newest {success:false,error:{code,message}} and old nested bodies
+        code, message = err.get("code"), err.get("message")
+        request_id = err.get("request_id")
+    elif isinstance(err, str):  # the flat {"error": "...", "code": "..."} paid-plan body
+        message, code = err, payload.get("code")
+    else:
+        message, code = payload.get("message"), payload.get("code")
+    request_id = request_id or payload.get("request_id")
+
+    def text(v: Any) -> str | None:
+        return v if isinstance(v, str) and v else None
+
+    code = text(code)
+    return (code.upper() if code else None), text(message), text(request_id)
+
+
+def error_for(
+    status: int,
+    body: bytes | str | None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    retry_after: float | None = None,
+) -> ApiError:
+    """Map an HTTP status plus the API's error code to one typed exception."""
+    code, message, body_request_id = parse_error_body(body)
+    request_id = _header(headers, "x-request-id") or body_request_id
+    if message is None:
+        ctype = (_header(headers, "content-type") or "").split(";")[0].strip()
+        kind = f"a non-JSON ({ctype or 'unknown'}) body" if ctype != "application/json" else "no message"
+        message = f"HTTP {status} from the API with {kind}"
+    kw: dict[str, Any] = {"status": status, "code": code, "request_id": request_id}
+    if status == 401:
+        return AuthError(
+            f"authentication failed: {message}",
+            hint="Check the key (it starts with zv_) with `zenovay auth status`, or run `zenovay auth login`.",
+            **kw,
+        )
+    if status == 403:
+        if code == "API_PAID_PLAN_REQUIRED":
+            return PaidPlanRequiredError(f"paid plan required: {message}", **kw)
+        return AuthError(
+            f"permission denied: {message}",
+            hint="The key cannot access this resource; check its scope in Zenovay's API key settings.",
+            **kw,
+        )
+    if status == 404:
+        return NotFoundError(f"not found: {message}", **kw)
+    if status == 429:
+        if code == "MONTHLY_LIMIT_EXCEEDED":
+            reset = _header(headers, "x-usage-reset")
+            hint = f"The monthly quota resets at {reset}." if reset else "Wait for the monthly reset."
+            return QuotaExceededError(
+                f"monthly API quota exhausted: {message}", hint=hint + " See `zenovay usage`.", **kw
+            )
+        return RateLimitError(f"rate limited: {message}", retry_after=retry_after, **kw)
+    if status in (400, 422):
+        return BadRequestError(f"the API rejected the request: {message}", **kw)
+    if status >= 500:
+        return ServerError(
+            f"Zenovay API server error: {message}",
+            hint="This is on Zenovay's side; try again later.",
+            **kw,
+        )
+    return ApiError(f"unexpected answer: {message}", **kw)
+
+
+def unwrap(payload: Any, request_id: str | None = None) -> Any:
+    """The `data` of the newest envelope; older unwrapped bodies are returned as they are."""
+    if isinstance(payload, dict) and "success" in payload:
+        if payload.get("success") is True and "data" in payload:
+            return payload["data"]
+        if payload.get("success") is False:
+            code, message, rid = parse_error_body(json.dumps(payload))
+            raise InvalidResponseError(
+                f"the API reported a failure: {message or 'no message'}",
+                code=code,
+                request_id=request_id or rid,
+            )
+        raise InvalidResponseError("the API's answer has no data", request_id=request_id)
+    return payload
+
+
+class ZenovayClient:
+    """A thin client for the Zenovay External API.
+
+    >>> client = ZenovayClient(api_key="zv_...")
+    >>> client.get_analytics("a1b2c3d4-...", range="30d")["summary"]["total_visitors"]
+    """
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_wait: float = 60.0,
+        on_wait: WaitCallback | None = None,
+        session: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        cache: "CacheStore | None" = None,
+        cache_mode: str = "use",
+        ttl_overrides: Mapping[str, float] | None = None,
+        stale_ok: bool = False,
+        on_cache_warning: Callable[[str], None] | None = None,
+        budget: "RateBudget | None" = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        if not api_key:
+            raise AuthError(
+                "no API key",
+                hint="Set ZENOVAY_API_KEY, pass --api-key, or run `zenovay auth login`.",
+            )
+        self.api_key = api_key
+        self.base_url = validate_base_url(base_url)
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.max_wait = max_wait
+        self.on_wait = on_wait
+        self._session = session
+        self.sleep = sleep
+        self.clock = clock
+        self.rand = rand
+        self.cache = cache
+        self.cache_mode = cache_mode  # "use" | "refresh" | "off"
+        self.ttl_overrides = dict(ttl_overrides or {})
+        self.stale_ok = stale_ok
+        self.on_cache_warning = on_cache_warning
+        self.budget = budget
+        self.user_agent = user_agent
+        self.last_headers: dict[str, str] = {}
+        self.last_request_id: str | None = None
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:  # never show the key
+        return f"ZenovayClient(base_url={self.base_url!r})"
+
+    # -- transport -------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import requests  # imported here so that cache hits never pay for it
+
+            self._session = requests.Session()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def __enter__(self) -> "ZenovayClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-API-Key": self.api_key,
+            "User-Agent": self.user_agent,
+            "Accept": "application/json",
+        }
+
+    def _send_once(self, url: str, params: Mapping[str, Any] | None) -> Any:
+        """One HTTP exchange; redirects are followed only within the API's own origin."""
+        origin = _origin(self.base_url)
+        for _ in range(5):
+            if self.budget is not None:
+                self.budget.acquire()
+            self.requests_sent += 1
+            resp = self.session.get(
+                url,
+                params=params,
+                headers=self._headers(),
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            if self.budget is not None:
+                self.budget.observe(resp.headers, resp.status_code)
+            if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("location"):
+                target = urljoin(url, resp.headers["location"])
+                if _origin(target) != origin:
+                    # requests would forward X-API-Key to any host; we never do.
+                    raise InvalidResponseError(
+                        f"the API redirected to another origin ({urlsplit(target).hostname}); "
+                        "not following it with your key",
+                        status=resp.status_code,
+                        request_id=resp.headers.get("x-request-id"),
+                    )
+                url, params = target, None
+                continue
+            return resp
+        raise InvalidResponseError("too many redirects from the API")
+
+    def request(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET path with the retry policy; returns the unwrapped `data`. Uses the cache if set."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        key = ttl = None
+        entry = None
+        if self.cache is not None and self.cache_mode != "off":
+            from zenovay_cli.cache import make_key, ttl_for_path
+
+            ttl = ttl_for_path(path, self.ttl_overrides)
+            if ttl > 0:
+                key = make_key(self.base_url, path, params, self.api_key)
+                entry = self.cache.get(key)
+                if entry is not None and entry.fresh and self.cache_mode == "use":
+                    return entry.value
+        try:
+            data = self._request_network(path, params)
+        except (ServerError, NetworkError, RateLimitError) as exc:
+            if self.stale_ok and entry is not None:
+                if self.on_cache_warning:
+                    self.on_cache_warning(
+                        f"{exc.message}; serving cached data from {entry.age:.0f} s ago (--stale-ok)"
+                    )
+                return entry.value
+            raise
+        if key is not None and ttl:
+            self.cache.set(key, data, ttl)
+        return data
+
+    def _request_network(self, path: str, params: Mapping[str, Any]) -> Any:
+        import requests
+
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = None
+            try:
+                resp = self._send_once(url, params)
+            except requests.Timeout:
+                failure: Exception = NetworkError(
+                    f"the API did not answer within {self.timeout:g} s",
+                    hint="Try again, or raise --timeout.",
+                )
+                decision = decide(
+                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    network_error=f"timed out after {self.timeout:g} s",
+                )
+            except requests.ConnectionError as exc:
+                host = urlsplit(self.base_url).hostname
+                failure = NetworkError(
+                    f"cannot connect to {host}: {type(exc).__name__}",
+                    hint="Check your network connection and the base URL (`zenovay auth status`).",
+                )
+                decision = decide(
+                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    network_error="connection failed",
+                )
+            except requests.RequestException as exc:
+                raise NetworkError(f"request failed: {type(exc).__name__}") from None
+            else:
+                self.last_headers = dict(resp.headers)
+                self.last_request_id = resp.headers.get("x-request-id")
+                if 200 <= resp.status_code < 300:
+                    return self._decode(resp)
+                retry_after = parse_retry_after(resp.headers.get("retry-after"), self.clock())
+                failure = error_for(
+                    resp.status_code, resp.content, resp.headers, retry_after=retry_after
+                )
+                if resp.status_code == 429 and retry_after and self.budget is not None:
+                    self.budget.pause(retry_after)
+                decision = decide(
+                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    status=resp.status_code, code=getattr(failure, "code", None),
+                    retry_after=retry_after,
+                )
+            if not decision.retry:
+                if decision.too_long:
+                    when = time.strftime(
+                        "%H:%M:%S", time.localtime(self.clock() + decision.delay)
+                    )
+                    raise RateLimitError(
+                        f"{decision.reason}: the API asks to wait {decision.delay:.0f} s, "
+                        f"more than --max-wait {self.max_wait:g} s",
+                        hint=f"Retry after {when}, or raise --max-wait.",
+                        retry_after=decision.delay,
+                        status=getattr(failure, "status", None),
+                        code=getattr(failure, "code", None),
+                        request_id=getattr(failure, "request_id", None),
+                    )
+                if attempt > 1 and isinstance(failure, ApiError):
+                    failure.message += f" (after {attempt} attempts)"
+                    failure.args = (failure.message,)
+                raise failure
+            if self.on_wait is not None:
+                self.on_wait(decision.delay, decision.reason, attempt, self.retries + 1)
+            self.sleep(decision.delay)
+
+    def _decode(self, resp: Any) -> Any:
+        request_id = resp.headers.get("x-request-id")
+        try:
+            payload = json.loads(resp.content)
+        except (ValueError, UnicodeDecodeError):
+            ctype = resp.headers.get("content-type", "unknown")
+            raise InvalidResponseError(
+                f"the API answered HTTP {resp.status_code} with a body that is not JSON ({ctype})",
+                hint="A proxy or captive portal may be in the way; check the base URL.",
+                status=resp.status_code,
+                request_id=request_id,
+            ) from None
+        return unwrap(payload, request_id)
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _id(website_id: str) -> str:
+        if not isinstance(website_id, str) or not website_id.strip():
+            raise UsageError("a website id is required")
+        return quote(website_id.strip(), safe="")
+
+    def get_usage(self) -> dict:
+        return self.request("/usage")
+
+    def list_websites(self) -> dict:
+        return self.request("/websites")
+
+    def get_website(self, website_id: str) -> dict:
+        return self.request(f"/websites/{self._id(website_id)}")
+
+    def get_analytics(self, website_id: str, range: str = "7d") -> dict:
+        return self.request(f"/analytics/{self._id(website_id)}", {"range": check_range(range)})
+
+    def get_visitors(
+        self, website_id: str, range: str = "7d", limit: int | None = None, offset: int | None = None
+    ) -> dict:
+        return self.request(
+            f"/analytics/{self._id(website_id)}/visitors",
+            {"range": check_range(range), "limit": limit, "offset": offset},
+        )
+
+    def iter_visitor_pages(
+        self, website_id: str, range: str = "7d", page_size: int = MAX_VISITORS_PAGE, offset: int = 0
+    ) -> Iterator[dict]:
+        """Yield each page's `data` until `pagination.has_more` is false."""
+        while True:
+            page = self.get_visitors(website_id, range, limit=page_size, offset=offset)
+            yield page
+            items = page.get("visitors") if isinstance(page, dict) else None
+            pagination = page.get("pagination") if isinstance(page, dict) else None
+            has_more = isinstance(pagination, dict) and pagination.get("has_more") is True
+            # An empty page that claims more would loop forever: the API's word is not enough.
+            if not has_more or not isinstance(items, list) or not items:
+                return
+            offset += len(items)
+
+    def iter_visitors(self, website_id: str, range: str = "7d", **kw: Any) -> Iterator[dict]:
+        for page in self.iter_visitor_pages(website_id, range, **kw):
+            yield from page.get("visitors") or []
+
+    def get_pages(self, website_id: str, range: str = "7d", limit: int | None = None) -> dict:
+        return self.request(
+            f"/analytics/{self._id(website_id)}/pages", {"range": check_range(range), "limit": limit}
+        )
+
+    def get_countries(self, website_id: str, range: str = "7d", limit: int | None = None) -> dict:
+        return self.request(
+            f"/analytics/{self._id(website_id)}/countries",
+            {"range": check_range(range), "limit": limit},
+        )
+
+    def get_technology(self, website_id: str, range: str = "7d") -> dict:
+        return self.request(
+            f"/analytics/{self._id(website_id)}/technology", {"range": check_range(range)}
+        )
+
+    def get_error_groups(
+        self, website_id: str, status: str | None = None, limit: int | None = None
+    ) -> dict:
+        if status is not None and status not in ERROR_STATUSES:
+            raise UsageError(
+                f"invalid status {status!r}", hint=f"Use one of: {', '.join(ERROR_STATUSES)}."
+            )
+        return self.request(
+            f"/errors/{self._id(website_id)}/groups", {"status": status, "limit": limit}
+        )
