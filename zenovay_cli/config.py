@@ -1,0 +1,264 @@
+"""Where files live, the TOML config file with profiles, and settings resolution with sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from zenovay_cli.errors import ConfigError, UsageError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+APP_NAME = "zenovay"
+DEFAULT_BASE_URL = "https://api.zenovay.com/api/external/v1"
+DEFAULT_PROFILE = "default"
+
+# name -> (type, default). These are the settings a profile may hold.
+PROFILE_KEYS: dict[str, tuple[type, Any]] = {
+    "api_key": (str, None),
+    "base_url": (str, DEFAULT_BASE_URL),
+    "website": (str, None),
+    "timeout": (float, 30.0),
+    "retries": (int, 3),
+    "max_wait": (float, 60.0),
+}
+# Request behaviour that can also come from the environment (no config-file form).
+FLAG_KEYS = ("no_cache", "refresh", "stale_ok", "debug")
+ENV_NAMES = {
+    "api_key": "ZENOVAY_API_KEY",
+    "base_url": "ZENOVAY_BASE_URL",
+    "profile": "ZENOVAY_PROFILE",
+    "website": "ZENOVAY_WEBSITE",
+    "timeout": "ZENOVAY_TIMEOUT",
+    "retries": "ZENOVAY_RETRIES",
+    "max_wait": "ZENOVAY_MAX_WAIT",
+    "no_cache": "ZENOVAY_NO_CACHE",
+    "refresh": "ZENOVAY_REFRESH",
+    "stale_ok": "ZENOVAY_STALE_OK",
+    "debug": "ZENOVAY_DEBUG",
+}
+CACHE_TTL_KINDS = ("analytics", "visitors", "countries", "technology", "pages", "websites", "errors")
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def config_dir() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False))
+
+
+def cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
+def state_dir() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir(APP_NAME, appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def load_config(path: Path | None = None) -> dict:
+    """The parsed config file, {} when there is none; ConfigError (exit 2) when unreadable."""
+    path = path or config_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {exc}",
+            hint="Fix or remove the file; `zenovay config path` shows where it is.",
+        ) from None
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict) or any(not isinstance(v, dict) for v in profiles.values()):
+        raise ConfigError(f"config file {path}: [profiles.NAME] must be tables")
+    return data
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(data: Mapping[str, Any]) -> str:
+    """Write the small subset of TOML the config file uses: nested tables of scalars."""
+    lines: list[str] = []
+
+    def table(prefix: list[str], mapping: Mapping[str, Any]) -> None:
+        scalars = {k: v for k, v in mapping.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in mapping.items() if isinstance(v, dict)}
+        if prefix and (scalars or not tables):
+            if lines:
+                lines.append("")
+            lines.append("[" + ".".join(_toml_key(p) for p in prefix) + "]")
+        for k, v in scalars.items():
+            if v is not None:
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for k, v in tables.items():
+            table(prefix + [k], v)
+
+    table([], data)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def save_config(data: Mapping[str, Any], path: Path | None = None) -> Path:
+    """Write the config atomically with mode 0600 in a 0700 folder (it may hold API keys)."""
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dump_toml(data))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def check_profile_name(name: str) -> str:
+    if not _PROFILE_RE.match(name):
+        raise UsageError(
+            f"invalid profile name {name!r}", hint="Use letters, digits, '.', '_' or '-'."
+        )
+    return name
+
+
+def coerce(key: str, value: Any, source: str) -> Any:
+    """Convert a raw setting to its type, or raise a usage error naming where it came from."""
+    if key in FLAG_KEYS:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        raise UsageError(f"{source}: expected true or false, got {value!r}")
+    typ, _ = PROFILE_KEYS[key]
+    if typ is str:
+        if not isinstance(value, str):
+            raise UsageError(f"{source}: expected a string for {key}")
+        return value
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = typ(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{source}: {key} must be a number, got {value!r}") from None
+    if number < 0 or (key == "timeout" and number == 0):
+        raise UsageError(f"{source}: {key} must be positive, got {value!r}")
+    return number
+
+
+@dataclass
+class Setting:
+    value: Any
+    source: str
+
+
+@dataclass
+class Settings:
+    """Every resolved setting together with where it came from."""
+
+    values: dict[str, Setting] = field(default_factory=dict)
+    cache_ttl: dict[str, float] = field(default_factory=dict)
+    config_file: Path | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name].value
+        raise AttributeError(name)
+
+    def source(self, name: str) -> str:
+        return self.values[name].source
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    config: Mapping[str, Any],
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings: command-line options, then environment, then the profile, then defaults."""
+    settings = Settings(config_file=config_file)
+    if cli.get("profile"):
+        profile = Setting(check_profile_name(cli["profile"]), "--profile option")
+    elif env.get(ENV_NAMES["profile"]):
+        profile = Setting(check_profile_name(env[ENV_NAMES["profile"]]), ENV_NAMES["profile"])
+    else:
+        profile = Setting(DEFAULT_PROFILE, "default")
+    settings.values["profile"] = profile
+    section = (config.get("profiles") or {}).get(profile.value) or {}
+
+    for key in (*PROFILE_KEYS, *FLAG_KEYS):
+        option = "--" + key.replace("_", "-")
+        if cli.get(key) is not None and cli.get(key) is not False:
+            settings.values[key] = Setting(coerce(key, cli[key], f"{option} option"), f"{option} option")
+        elif env.get(ENV_NAMES[key], "") != "":
+            name = ENV_NAMES[key]
+            settings.values[key] = Setting(coerce(key, env[name], name), name)
+        elif key in PROFILE_KEYS and section.get(key) is not None:
+            where = f"config file (profile {profile.value})"
+            settings.values[key] = Setting(coerce(key, section[key], where), where)
+        else:
+            default = PROFILE_KEYS[key][1] if key in PROFILE_KEYS else False
+            settings.values[key] = Setting(default, "default")
+
+    ttl = ((config.get("cache") or {}).get("ttl")) or {}
+    if not isinstance(ttl, dict):
+        raise ConfigError("config file: [cache.ttl] must be a table of seconds per endpoint")
+    for kind, seconds in ttl.items():
+        if kind not in CACHE_TTL_KINDS:
+            raise ConfigError(
+                f"config file: unknown cache TTL {kind!r}",
+                hint=f"Known: {', '.join(CACHE_TTL_KINDS)}.",
+            )
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ConfigError(f"config file: cache TTL {kind} must be a number of seconds >= 0")
+        settings.cache_ttl[kind] = float(seconds)
+    return settings
+
+
+def mask_key(key: str | None) -> str:
+    """zv_abcd…wxyz: enough to tell keys apart, never enough to use one."""
+    if not key:
+        return "(none)"
+    if len(key) <= 12:
+        return key[:3] + "…"
+    return f"{key[:3]}…{key[-4:]}"
