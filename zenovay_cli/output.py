@@ -1,0 +1,429 @@
+"""Every byte the tool writes: data to stdout (table/json/ndjson/csv/tsv), talk to stderr.
+
+Decisions a user can rely on:
+- `json` is exactly the API's `data`, one document: indented by 2 on a terminal, compact (one line)
+  when piped. C1 controls, DEL, U+2028/9 and bidi controls are written as \\uXXXX escapes (which
+  decode to the same data), so even `--json` on a terminal cannot drive it.
+- `ndjson`, `csv` and `tsv` write one flat record per line (`views.records_for`); csv and tsv start
+  with a header row, the union of the record keys in first-seen order. Values stay faithful: numbers
+  unformatted, booleans `true`/`false`, null empty. csv escapes control characters other than tab
+  and newline (which csv quoting carries) as `\\x1b`-style text; formula-looking values (`=...`) are
+  NOT altered. tsv escapes backslash, tab, newline and carriage return as `\\\\ \\t \\n \\r`.
+- `table` is a rich table when colour is on (stdout a terminal, no NO_COLOR, TERM not dumb, or
+  color=True); otherwise plain space-aligned text, never truncated. Thousands separators and one
+  decimal for rates/percentages/scores appear only here.
+- Untrusted text is never interpreted: rich markup prints literally and control characters are
+  shown as visible escapes (`safe_text`).
+rich is imported only when a rich table or progress bar is drawn, so importing this is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any, TextIO
+
+from zenovay_cli.views import (
+    View,
+    empty_document,
+    items_key,
+    merge_pages,
+    page_tail,
+    records_for,
+    views_for,
+)
+
+FORMATS = ("table", "json", "ndjson", "csv", "tsv")
+
+_BIDI_AND_SEPARATORS = "\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_CONTROL_CSV = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # json.dumps escapes C0 itself
+_RATE_WORDS = ("rate", "percent", "score", "ratio", "share")
+
+_NO_PAGE = object()
+_RED, _YELLOW, _BOLD, _RESET = "\x1b[31;1m", "\x1b[33;1m", "\x1b[1m", "\x1b[0m"
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: Any) -> str:
+    """`value` as text a terminal shows literally: control characters become visible escapes."""
+    return _CONTROL.sub(_escape, value if isinstance(value, str) else str(value))
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    """JSON text of `obj` (compact unless indented), safe to write to a terminal."""
+    separators = None if indent else (",", ":")
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def format_cell(name: str, value: Any) -> str:
+    """A value for a human: thousands separators, 1 decimal for rates and scores, yes/no."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    last = str(name).rsplit(".", 1)[-1]
+    try:
+        if isinstance(value, int):
+            is_id = last.lower() == "id" or last.endswith(("_id", "Id"))
+            return str(value) if is_id else f"{value:,}"
+        if isinstance(value, float):
+            if any(word in last.lower() for word in _RATE_WORDS):
+                return f"{value:,.1f}"
+            return format(value, ",")
+    except ValueError:  # an int too long to print in full
+        return "(number too large)"
+    return safe_text(value if isinstance(value, str) else dumps(value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _width(text: str) -> int:
+    return sum(
+        0 if unicodedata.combining(c) or unicodedata.category(c) == "Cf"
+        else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _plain_lines(view: View) -> list[str]:
+    """A view as space-aligned text without any decoration (what pipes and NO_COLOR get)."""
+    lines = [safe_text(view.title)] if view.title else []
+    if not view.rows:
+        return [*lines, "(none)"]
+    if view.kind == "kv":
+        grid = [[safe_text(key), format_cell(key, value)] for key, value, *_ in view.rows]
+        numeric = [False, False]
+    else:
+        grid = [[safe_text(c) for c in view.columns]]
+        grid += [[format_cell(c, v) for c, v in zip(view.columns, row)] for row in view.rows]
+        numeric = [
+            all(_is_number(row[i]) or row[i] is None for row in view.rows)
+            for i in range(len(view.columns))
+        ]
+    widths = [max(_width(row[i]) for row in grid) for i in range(len(numeric))]
+    for row in grid:
+        cells = []
+        for text, width, right in zip(row, widths, numeric):
+            pad = " " * (width - _width(text))
+            cells.append(pad + text if right else text + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return value if isinstance(value, str) else dumps(value)
+
+
+def _tsv_cell(value: Any) -> str:
+    text = _csv_text(value).replace("\\", "\\\\")
+    text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return _CONTROL.sub(_escape, text)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class Output:
+    """The sink for one invocation; streams and environment are read when used, not at import."""
+
+    def __init__(
+        self,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        *,
+        color: bool | None = None,
+        is_tty: bool | None = None,
+        err_is_tty: bool | None = None,
+    ) -> None:
+        self._stdout, self._stderr = stdout, stderr
+        self._color, self._is_tty, self._err_is_tty = color, is_tty, err_is_tty
+
+    # ------------------------------------------------------------------ streams and colour
+    @property
+    def stdout(self) -> TextIO:
+        return self._stdout if self._stdout is not None else sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return self._stderr if self._stderr is not None else sys.stderr
+
+    @property
+    def is_tty(self) -> bool:
+        return self._is_tty if self._is_tty is not None else _isatty(self.stdout)
+
+    @property
+    def err_is_tty(self) -> bool:
+        return self._err_is_tty if self._err_is_tty is not None else _isatty(self.stderr)
+
+    def _color_for(self, tty: bool) -> bool:
+        if self._color is not None:  # an explicit --color/--no-color beats the environment
+            return self._color
+        if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+            return False
+        return tty
+
+    @property
+    def color(self) -> bool:
+        return self._color_for(self.is_tty)
+
+    @property
+    def err_color(self) -> bool:
+        return self._color_for(self.err_is_tty)
+
+    def _write(self, text: str, *, flush: bool = False) -> None:
+        self.stdout.write(text)
+        if flush:
+            self.stdout.flush()
+
+    def _say(self, text: str) -> None:
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    # ------------------------------------------------------------------ data
+    def emit(self, kind: str, data: Any, fmt: str = "table") -> None:
+        """Write one API answer in `fmt`."""
+        if fmt == "json":
+            self._write(dumps(data, 2 if self.is_tty else None) + "\n", flush=True)
+        elif fmt == "table":
+            self._tables(views_for(kind, data))
+        elif fmt in ("ndjson", "csv", "tsv"):
+            _RecordWriter(self, fmt).write(records_for(kind, data))
+        else:
+            raise ValueError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+    def stream(self, kind: str, pages: Iterable[Any], fmt: str = "table") -> None:
+        """Write a paged answer as its pages arrive (records formats and json); tables collect."""
+        if fmt == "json":
+            self._stream_json(kind, pages)
+        elif fmt in ("ndjson", "csv", "tsv"):
+            writer = _RecordWriter(self, fmt)
+            for page in pages:
+                writer.write(records_for(kind, page))
+        else:
+            self.emit(kind, merge_pages(kind, pages), fmt)
+
+    def text(self, text: str) -> None:
+        """One line of plain text on stdout (e.g. a monitoring-plugin status line)."""
+        self._write(safe_text(text) + "\n", flush=True)
+
+    def _stream_json(self, kind: str, pages: Iterable[Any]) -> None:
+        # Written as it arrives, so `--all --json` holds one page in memory, not every page.
+        indent = 2 if self.is_tty else None
+        nl, pad, colon = ("\n", "  ", ": ") if indent else ("", "", ":")
+        it = iter(pages)
+        first = next(it, _NO_PAGE)
+        if first is _NO_PAGE:
+            self._write(dumps(empty_document(kind), indent) + "\n", flush=True)
+            return
+        key = items_key(kind, first)
+        if key is None:  # not a paged shape: nothing to stream, keep every page
+            rest = list(it)
+            self._write(dumps([first, *rest] if rest else first, indent) + "\n", flush=True)
+            return
+        self._write("{" + nl + pad + dumps(key) + colon + "[")
+        count, last = 0, first
+        for page in chain([first], it):
+            if isinstance(page, dict):
+                last = page
+            items = page.get(key) if isinstance(page, dict) else None
+            chunk = []
+            for item in items if isinstance(items, list) else ():
+                text = dumps(item, indent)
+                if indent:
+                    text = "\n    " + text.replace("\n", "\n    ")
+                chunk.append(("," if count else "") + text)
+                count += 1
+            self._write("".join(chunk), flush=True)
+        self._write((nl + pad if count else "") + "]")
+        for name, value in page_tail(key, last).items():
+            text = dumps(value, indent).replace("\n", "\n" + pad)
+            self._write("," + nl + pad + dumps(name) + colon + text)
+        self._write(nl + "}\n", flush=True)
+
+    # ------------------------------------------------------------------ tables
+    def _tables(self, views: list[View]) -> None:
+        if self.color:
+            self._rich_tables(views)
+            return
+        blocks = ["\n".join(_plain_lines(view)) for view in views]
+        self._write("\n\n".join(blocks) + "\n", flush=True)
+
+    def _rich_tables(self, views: list[View]) -> None:
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        console = Console(
+            file=self.stdout, force_terminal=True, width=None if self.is_tty else 200,
+            markup=False, emoji=False, highlight=False,
+        )
+        for i, view in enumerate(views):
+            if i:
+                console.print()
+            title = Text(safe_text(view.title)) if view.title else None
+            if not view.rows:
+                if title:
+                    console.print(title, style="bold")
+                console.print(Text("(none)", style="dim"))
+                continue
+            if view.kind == "kv":
+                table = Table(title=title, title_justify="left", title_style="bold",
+                              show_header=False, box=box.SIMPLE)
+                table.add_column(style="cyan", no_wrap=True)
+                table.add_column(overflow="fold")
+                for key, value, *_ in view.rows:
+                    table.add_row(Text(safe_text(key)), Text(format_cell(key, value)))
+            else:
+                table = Table(title=title, title_justify="left", title_style="bold",
+                              header_style="bold cyan", box=box.SIMPLE_HEAD)
+                for n, column in enumerate(view.columns):
+                    numeric = all(_is_number(r[n]) or r[n] is None for r in view.rows)
+                    table.add_column(Text(safe_text(column)), overflow="fold",
+                                     justify="right" if numeric else "left")
+                for row in view.rows:
+                    cells = (format_cell(c, v) for c, v in zip(view.columns, row))
+                    table.add_row(*(Text(cell) for cell in cells))
+            console.print(table)
+        self.stdout.flush()
+
+    # ------------------------------------------------------------------ talk (stderr)
+    def _label(self, label: str, colour: str) -> str:
+        return f"{colour}{label}{_RESET}" if self.err_color else label
+
+    def info(self, msg: str) -> None:
+        self._say(safe_text(msg))
+
+    def status(self, msg: str) -> None:
+        """Progress and waits, e.g. 'Rate limited; retrying in 2.0 s (attempt 2 of 4)'."""
+        self._say(safe_text(msg))
+
+    def warn(self, msg: str) -> None:
+        self._say(f"{self._label('Warning:', _YELLOW)} {safe_text(msg)}")
+
+    def error(self, msg: str, hint: str | None = None, request_id: str | None = None) -> None:
+        lines = [f"{self._label('Error:', _RED)} {safe_text(msg)}"]
+        if hint:
+            lines.append(f"{self._label('Hint:', _BOLD)} {safe_text(hint)}")
+        if request_id:
+            lines.append(f"(request id: {safe_text(request_id)})")
+        self._say("\n".join(lines))
+
+    def progress(self, total: int | None, description: str = "", *, lines: bool = False):
+        """A context manager with `advance(n=1, item=None)`: a bar on a colour terminal (stderr),
+        otherwise one line per advance if `lines`, otherwise nothing."""
+        if self.err_is_tty and self.err_color:
+            return _BarProgress(self.stderr, total, description)
+        if lines:
+            return _LineProgress(self, total, description)
+        return _NullProgress()
+
+
+class _RecordWriter:
+    """ndjson/csv/tsv lines; the csv/tsv header is fixed by the first records written."""
+
+    def __init__(self, out: Output, fmt: str) -> None:
+        self.out, self.fmt = out, fmt
+        self.header: list[str] | None = None
+        self.dropped: set[str] = set()
+
+    def _row(self, values: list[Any]) -> str:
+        if self.fmt == "tsv":
+            return "\t".join(_tsv_cell(v) for v in values) + "\n"
+        import csv
+        import io
+
+        buf = io.StringIO()
+        texts = (_CONTROL_CSV.sub(_escape, _csv_text(v)) for v in values)
+        csv.writer(buf, lineterminator="\n").writerow(list(texts))
+        return buf.getvalue()
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        if self.fmt == "ndjson":
+            self.out._write("".join(dumps(r) + "\n" for r in records), flush=True)
+            return
+        lines = []
+        if self.header is None:
+            self.header = list(dict.fromkeys(k for r in records for k in r))
+            lines.append(self._row(self.header))
+        else:
+            known = set(self.header)
+            new = {k for r in records for k in r if k not in known} - self.dropped
+            if new:
+                # The header is already out; a later page cannot add columns to it.
+                self.dropped |= new
+                self.out.warn(f"Column(s) first seen after the header was written are left out: "
+                              f"{', '.join(sorted(new))}")
+        lines.extend(self._row([r.get(k) for k in self.header]) for r in records)
+        self.out._write("".join(lines), flush=True)
+
+
+class _NullProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, n: int = 1, item: str | None = None) -> None:
+        return None
+
+
+class _LineProgress(_NullProgress):
+    def __init__(self, out: Output, total: int | None, description: str) -> None:
+        self.out, self.total, self.description, self.done = out, total, description, 0
+
+    def advance(self, n: int = 1, item: str | None = None) -> None:
+        self.done += n
+        count = f"{self.done}/{self.total}" if self.total is not None else str(self.done)
+        self.out.status(" ".join(p for p in (self.description, count, item or "") if p))
+
+
+class _BarProgress(_NullProgress):
+    def __init__(self, stderr: TextIO, total: int | None, description: str) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(file=stderr, force_terminal=True)
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            console=console, transient=True,
+        )
+        self._task = self._progress.add_task(escape(safe_text(description)), total=total)
+
+    def __enter__(self):
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def advance(self, n: int = 1, item: str | None = None) -> None:
+        self._progress.advance(self._task, n)
