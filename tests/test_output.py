@@ -186,7 +186,7 @@ def test_json_escapes_invisible_controls_yet_decodes_to_the_same_data():
 def test_stderr_messages_escape_controls_too():
     err = io.StringIO()
     Output(io.StringIO(), err, err_is_tty=False).error("bad \x1b[31m[red]", hint="\u202ex")
-    assert err.getvalue() == "Error: bad \\x1b[31m[red]\nHint: \\u202ex\n"
+    assert err.getvalue() == "Error: bad \\x1b[31m[red]. \\u202ex\n"
 
 
 # ---------------------------------------------------------------------------- colour rules
@@ -230,7 +230,7 @@ def test_stderr_labels_are_coloured_only_on_a_colour_terminal(monkeypatch):
 # ---------------------------------------------------------------------------- stderr
 
 
-def test_error_hint_and_request_id_are_one_line_each_on_stderr_only():
+def test_error_hint_and_request_id_share_one_line_on_stderr_only():
     out, err = io.StringIO(), io.StringIO()
     o = Output(out, err, err_is_tty=False)
     o.error("Website not found", hint="List them with `zenovay websites`.", request_id="req-1")
@@ -238,8 +238,8 @@ def test_error_hint_and_request_id_are_one_line_each_on_stderr_only():
     o.info("done")
     assert out.getvalue() == ""
     assert err.getvalue().splitlines() == [
-        "Error: Website not found", "Hint: List them with `zenovay websites`.",
-        "(request id: req-1)", "Rate limited; retrying in 2.0 s (attempt 2 of 4)", "done"]
+        "Error: Website not found. List them with `zenovay websites`. (request id: req-1)",
+        "Rate limited; retrying in 2.0 s (attempt 2 of 4)", "done"]
 
 
 def test_progress_is_silent_off_a_terminal_and_can_print_lines():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from zenovay_cli import __version__
@@ -201,12 +202,12 @@ class ZenovayClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
-        cache: "CacheStore | None" = None,
+        cache: CacheStore | None = None,
         cache_mode: str = "use",
         ttl_overrides: Mapping[str, float] | None = None,
         stale_ok: bool = False,
         on_cache_warning: Callable[[str], None] | None = None,
-        budget: "RateBudget | None" = None,
+        budget: RateBudget | None = None,
         user_agent: str = USER_AGENT,
     ) -> None:
         if not api_key:
@@ -252,10 +253,10 @@ class ZenovayClient:
         if self._session is not None:
             self._session.close()
 
-    def __enter__(self) -> "ZenovayClient":
+    def __enter__(self) -> ZenovayClient:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _headers(self) -> dict[str, str]:
@@ -321,7 +322,8 @@ class ZenovayClient:
                 return entry.value
             raise
         if key is not None and ttl:
-            self.cache.set(key, data, ttl)
+            # The path (never the key) lets `cache info` and TAB completion see what an entry is.
+            self.cache.set(key, data, ttl, meta={"path": path})
         return data
 
     def _request_network(self, path: str, params: Mapping[str, Any]) -> Any:
@@ -364,8 +366,6 @@ class ZenovayClient:
                 failure = error_for(
                     resp.status_code, resp.content, resp.headers, retry_after=retry_after
                 )
-                if resp.status_code == 429 and retry_after and self.budget is not None:
-                    self.budget.pause(retry_after)
                 decision = decide(
                     attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
                     status=resp.status_code, code=getattr(failure, "code", None),
@@ -389,6 +389,9 @@ class ZenovayClient:
                     failure.message += f" (after {attempt} attempts)"
                     failure.args = (failure.message,)
                 raise failure
+            if retry_after and self.budget is not None:
+                # Every worker sharing the budget waits out a 429, not just this one.
+                self.budget.pause(retry_after)
             if self.on_wait is not None:
                 self.on_wait(decision.delay, decision.reason, attempt, self.retries + 1)
             self.sleep(decision.delay)

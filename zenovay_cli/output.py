@@ -326,12 +326,13 @@ class Output:
         self._say(f"{self._label('Warning:', _YELLOW)} {safe_text(msg)}")
 
     def error(self, msg: str, hint: str | None = None, request_id: str | None = None) -> None:
-        lines = [f"{self._label('Error:', _RED)} {safe_text(msg)}"]
+        """One line: what went wrong, what to do next, and the API's request id."""
+        line = f"{self._label('Error:', _RED)} {safe_text(msg).rstrip('.')}."
         if hint:
-            lines.append(f"{self._label('Hint:', _BOLD)} {safe_text(hint)}")
+            line += f" {safe_text(hint)}"
         if request_id:
-            lines.append(f"(request id: {safe_text(request_id)})")
-        self._say("\n".join(lines))
+            line += f" (request id: {safe_text(request_id)})"
+        self._say(line)
 
     def progress(self, total: int | None, description: str = "", *, lines: bool = False):
         """A context manager with `advance(n=1, item=None)`: a bar on a colour terminal (stderr),

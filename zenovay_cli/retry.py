@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # 5xx answers that a retry can fix (a gateway or an overloaded origin). 501 and others are final.
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
@@ -41,7 +42,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         if when.tzinfo is None:
             return None
         seconds = when.timestamp() - now
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+    if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 

@@ -1,0 +1,120 @@
+"""config show | get | set | unset | path: the TOML config file."""
+
+from typing import Annotated
+
+import typer
+
+from zenovay_cli.commands.common import request_options, state
+
+app = typer.Typer(help="Show and change settings in the config file.", no_args_is_help=True)
+
+KEY_HELP = (
+    "Setting: website, base_url, timeout, retries, max_wait, api_key (prefer `auth login`), "
+    "or cache.ttl.<analytics|visitors|countries|technology|pages|websites|errors>."
+)
+
+
+def _split(key: str):
+    from zenovay_cli.config import CACHE_TTL_KINDS, PROFILE_KEYS
+    from zenovay_cli.errors import UsageError
+
+    if key in PROFILE_KEYS:
+        return ("profile", key)
+    if key.startswith("cache.ttl.") and key[len("cache.ttl."):] in CACHE_TTL_KINDS:
+        return ("ttl", key[len("cache.ttl."):])
+    raise UsageError(f"unknown setting {key!r}", hint=KEY_HELP)
+
+
+@app.command(epilog="Example: zenovay config show --profile work")
+@request_options
+def show() -> None:
+    """Print the config file's contents (API keys masked)."""
+    from zenovay_cli import config
+
+    st = state()
+    data = config.load_config()
+    for section in (data.get("profiles") or {}).values():
+        if isinstance(section, dict) and section.get("api_key"):
+            section["api_key"] = config.mask_key(section["api_key"])
+    st.out.emit("raw", data, "json")
+
+
+@app.command(epilog="Example: zenovay config get website")
+@request_options
+def get(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
+    """Print one setting of the active profile as stored in the config file."""
+    from zenovay_cli import config
+
+    st = state()
+    where, name = _split(key)
+    data = config.load_config()
+    if where == "profile":
+        value = ((data.get("profiles") or {}).get(st.settings.profile) or {}).get(name)
+        if name == "api_key":
+            value = config.mask_key(value) if value else None
+    else:
+        value = ((data.get("cache") or {}).get("ttl") or {}).get(name)
+    if value is not None:
+        st.out.text(str(value))
+
+
+@app.command("set", epilog="Examples: zenovay config set website mysite.com  ·  zenovay config set cache.ttl.analytics 60")
+@request_options
+def set_(
+    key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)],
+    value: Annotated[str, typer.Argument(help="New value.", show_default=False)],
+) -> None:
+    """Set a value in the active profile (or a cache TTL in seconds)."""
+    from zenovay_cli import config
+    from zenovay_cli.client import validate_base_url
+    from zenovay_cli.errors import UsageError
+
+    st = state()
+    where, name = _split(key)
+    path = config.config_path()
+    data = config.load_config(path)
+    if where == "profile":
+        typed = config.coerce(name, value, key)
+        if name == "base_url":
+            typed = validate_base_url(typed)
+        data.setdefault("profiles", {}).setdefault(st.settings.profile, {})[name] = typed
+    else:
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise UsageError(f"{key} must be a number of seconds, got {value!r}") from None
+        if seconds < 0:
+            raise UsageError(f"{key} must be >= 0")
+        data.setdefault("cache", {}).setdefault("ttl", {})[name] = seconds
+    config.save_config(data, path)
+    st.out.info(f"Set {key} in {path}.")
+
+
+@app.command(epilog="Example: zenovay config unset website")
+@request_options
+def unset(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
+    """Remove a value from the active profile (or a cache TTL)."""
+    from zenovay_cli import config
+
+    st = state()
+    where, name = _split(key)
+    path = config.config_path()
+    data = config.load_config(path)
+    section = (
+        (data.get("profiles") or {}).get(st.settings.profile, {})
+        if where == "profile"
+        else (data.get("cache") or {}).get("ttl", {})
+    )
+    if name in section:
+        del section[name]
+        config.save_config(data, path)
+    st.out.info(f"Unset {key}.")
+
+
+@app.command(epilog="Example: $EDITOR \"$(zenovay config path)\"")
+@request_options
+def path() -> None:
+    """Print where the config file lives."""
+    from zenovay_cli import config
+
+    state().out.text(str(config.config_path()))

@@ -1,0 +1,53 @@
+"""sandbox serve: the local imitation of the API, for trying the tool and developing scripts."""
+
+from typing import Annotated
+
+import typer
+
+from zenovay_cli.commands.common import state
+
+app = typer.Typer(help="Run the built-in sandbox: a local imitation of the Zenovay API.", no_args_is_help=True)
+
+
+@app.command(
+    epilog=(
+        "Example: zenovay sandbox serve --port 8765 --rate-limit 30 & "
+        "ZENOVAY_BASE_URL=http://127.0.0.1:8765/api/external/v1 "
+        "ZENOVAY_API_KEY=zv_sandbox_demo_key zenovay websites"
+    )
+)
+def serve(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
+    websites: Annotated[int, typer.Option("--websites", min=0, max=100000, help="Number of synthetic websites.")] = 5,
+    visitors: Annotated[int, typer.Option("--visitors", min=0, help="Visitors per website and range.")] = 250,
+    latency: Annotated[float, typer.Option("--latency", min=0, help="Seconds added to every answer.")] = 0.0,
+    rate_limit: Annotated[int | None, typer.Option("--rate-limit", min=1, help="Requests per minute per key (429 beyond).")] = None,
+    monthly_quota: Annotated[int | None, typer.Option("--monthly-quota", min=0, help="Requests per key before 429 MONTHLY_LIMIT_EXCEEDED.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request on stderr.")] = False,
+) -> None:
+    """Serve the sandbox API on 127.0.0.1 and print its base URL and API key."""
+    from zenovay_cli.sandbox import SandboxConfig, SandboxServer
+
+    st = state()
+    config = SandboxConfig(
+        websites=websites,
+        visitors_per_site=visitors,
+        latency=latency,
+        rate_limit=rate_limit,
+        monthly_quota=monthly_quota,
+        seed=seed,
+    )
+    server = SandboxServer(config, port=port, verbose=verbose)  # binds 127.0.0.1 only
+    server.start()
+    # stdout: two lines a script can read; stderr: how to use them.
+    st.out.text(f"ZENOVAY_BASE_URL={server.base_url}")
+    st.out.text(f"ZENOVAY_API_KEY={server.api_key}")
+    st.out.info("Sandbox running; control endpoints under /__sandbox__/ (faults, stats, reset). Ctrl-C stops it.")
+    import time
+
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
