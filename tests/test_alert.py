@@ -29,6 +29,7 @@ from zenovay_cli.alert import (
     save_state,
     sign,
     transitions,
+    webhook_target,
 )
 from zenovay_cli.errors import UsageError
 
@@ -409,7 +410,58 @@ def test_rule_for_every_website_has_one_alert_per_website():
     assert [e.website for e in events] == ["a.com", "b.com"]
     assert events[0].fingerprint != events[1].fingerprint
     named = parse_rule_expr("visitors<100", "critical", website="a.com")
-    assert events[0].fingerprint == named.fingerprint
+    assert events[0].fingerprint == named.alert_fingerprint("a.com", "24h")
+
+
+def test_the_range_is_part_of_an_alerts_identity():
+    # Two cron jobs checking one rule over 24h and 7d must not resolve each other's alerts.
+    day = evaluate([CRIT], {"a.com": {"visitors": 1}}, time_range="24h").checks[0]
+    week = evaluate([CRIT], {"a.com": {"visitors": 1}}, time_range="7d").checks[0]
+    assert day.fingerprint != week.fingerprint
+    assert CRIT.alert_fingerprint("a.com", "24h") == day.fingerprint
+
+
+def test_changing_a_firing_rules_threshold_resolves_the_old_alert_as_replaced():
+    _, state = transitions(empty(), run({"mysite.com": {"visitors": 87}}, rules=[CRIT]), NOW)
+    [old] = state["alerts"]
+    lowered = parse_rule_expr("visitors<=50", "critical")
+    events, state = transitions(state, run({"mysite.com": {"visitors": 87}}, rules=[lowered]), LATER)
+    assert [(e.kind, e.fingerprint, e.threshold, e.op, e.since) for e in events] == [
+        ("resolved", old, 100, "<", "2026-06-13T12:00:00Z")]
+    assert events[0].text == ("RESOLVED: mysite.com visitors < 100 (critical) was replaced by "
+                              "<= 50; visitors is 87 over 24h")
+    assert state["alerts"] == {}
+
+
+def test_replaced_rule_that_still_fires_resolves_the_old_alert_and_fires_the_new_one():
+    _, state = transitions(empty(), run({"mysite.com": {"visitors": 87}}, rules=[CRIT]), NOW)
+    raised = parse_rule_expr("visitors<150", "critical")
+    events, state = transitions(state, run({"mysite.com": {"visitors": 87}}, rules=[raised]), LATER)
+    assert [e.kind for e in events] == ["resolved", "firing"]
+    assert list(state["alerts"]) == [events[1].fingerprint]
+
+
+@pytest.mark.parametrize("other", [
+    parse_rule_expr("visitors<150", "warning"),         # another severity
+    parse_rule_expr("visitors>150", "critical"),        # another direction
+    parse_rule_expr("page_views<150", "critical"),      # another metric
+    parse_rule_expr("visitors<150", "critical", website="other.com"),
+])
+def test_only_a_rule_watching_the_same_thing_replaces_a_firing_alert(other):
+    _, state = transitions(empty(), run({"mysite.com": {"visitors": 87, "page_views": 300},
+                                         "other.com": {"visitors": 500}}, rules=[CRIT]), NOW)
+    results = {"mysite.com": {"visitors": 87, "page_views": 300}, "other.com": {"visitors": 500}}
+    events, kept = transitions(state, run(results, rules=[other]), LATER)
+    assert "resolved" not in [e.kind for e in events]
+    assert set(state["alerts"]) <= set(kept["alerts"])
+
+
+def test_a_rule_over_another_range_does_not_replace_a_firing_alert():
+    _, state = transitions(empty(), run({"mysite.com": {"visitors": 87}}, rules=[CRIT]), NOW)
+    week = evaluate([parse_rule_expr("visitors<50", "critical")], {"mysite.com": {"visitors": 400}},
+                    time_range="7d")
+    events, kept = transitions(state, week, LATER)
+    assert events == [] and set(state["alerts"]) == set(kept["alerts"])
 
 
 def test_alerts_of_other_runs_are_kept_and_stale_ones_forgotten():
@@ -466,6 +518,14 @@ def test_other_urls_get_the_generic_json_event():
 ])
 def test_slack_detection_needs_the_incoming_webhook_url(url, slack):
     assert is_slack_webhook(url) is slack
+
+
+def test_slack_prefix_asks_for_slacks_shape_on_any_host():
+    url = "slack+https://chat.example.test/hooks/abc"
+    assert is_slack_webhook(url) and webhook_target(url) == "https://chat.example.test/hooks/abc"
+    assert webhook_target(SLACK) == SLACK
+    body, _ = build_payload(firing_event(), url)
+    assert list(json.loads(body)) == ["text"]
 
 
 def test_signature_is_verifiable_with_hmac_and_covers_the_timestamp():

@@ -172,6 +172,14 @@ def test_bad_notify_url_is_a_usage_error_without_the_secret_path(url):
     assert "services/x" not in str(err.value)
 
 
+def test_slack_prefixed_url_is_accepted_and_posted_to_without_the_prefix(hook, sleeps):
+    url = "slack+" + hook.url
+    assert check_url(url) == url
+    result = deliver(url, BODY, HEADERS, sleep=sleeps.append)
+    assert result.ok and hook.requests[0][0] == "/hook/secret-token"
+    assert "secret-token" not in str(result)
+
+
 def _events(*sites):
     rule = parse_rule_expr("visitors<100", "critical")
     ev = evaluate([rule], {site: {"visitors": 1} for site in sites}, time_range="24h")

@@ -135,16 +135,21 @@ class Rule:
             return value > self.threshold
         return value >= self.threshold
 
-    def alert_fingerprint(self, website: str) -> str:
-        """Fingerprint of this rule's alert on one website.
+    def alert_fingerprint(self, website: str, time_range: str | None = None) -> str:
+        """Fingerprint of this rule's alert on one website over one range.
 
         A rule naming its website keeps its own fingerprint; a rule for every website gets the
         fingerprint the same rule would have if it named that website, so each website's alert
-        has its own stable id.
+        has its own stable id. The range is part of the alert's identity (`visitors<100` over
+        24h and over 7d are different conditions): two cron jobs checking the same rule over
+        different ranges, sharing one state file, must not resolve each other's alerts.
         """
-        if self.website is not None:
-            return self.fingerprint
-        return Rule(website, self.metric, self.op, self.threshold, self.severity).fingerprint
+        rule = self if self.website is not None else Rule(
+            website, self.metric, self.op, self.threshold, self.severity)
+        if time_range is None:
+            return rule.fingerprint
+        key = json.dumps([rule.fingerprint, time_range])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _check_severity(severity: Any, where: str) -> str:
@@ -344,7 +349,7 @@ class RuleResult:
 
     firing: True (breached), False (not breached) or None (could not tell: the fetch failed or
     the metric is missing; status is then UNKNOWN and `reason` says why).
-    fingerprint: the alert's stable id (Rule.alert_fingerprint(website)).
+    fingerprint: the alert's stable id (Rule.alert_fingerprint(website, time_range)).
     """
 
     rule: Rule
@@ -441,7 +446,7 @@ def evaluate(
         for rule in rules:
             if not applies(rule, key):
                 continue
-            fingerprint = rule.alert_fingerprint(key)
+            fingerprint = rule.alert_fingerprint(key, time_range)
             value = metrics.get(rule.metric)
             if error is not None:
                 check = RuleResult(rule, key, fingerprint, None, None, Status.UNKNOWN,
@@ -712,6 +717,11 @@ def transitions(
     event. UNKNOWN (failed fetch, missing metric) neither fires nor resolves: the recorded state
     is kept. Alerts this run did not evaluate (another invocation's websites or rules sharing the
     state file) are kept untouched, and forgotten after STALE_AFTER without being evaluated.
+
+    One exception: editing a firing rule's threshold makes a new rule (a new fingerprint), and
+    the old alert would then stay open at the receiver for ever. So a firing alert this run did
+    not evaluate is resolved as "replaced" when this run evaluated a rule with the same website,
+    metric, direction (< and <= are "below", > and >= "above"), severity and range.
     The new state assumes every event is delivered; see revert_undelivered.
     """
     previous_alerts = previous_state.get("alerts") if isinstance(previous_state, Mapping) else None
@@ -737,6 +747,7 @@ def transitions(
             alerts[fp] = {
                 "website": check.website, "metric": rule.metric, "operator": rule.op,
                 "threshold": _json_number(rule.threshold), "severity": rule.severity,
+                "range": evaluation.time_range,
                 "value": _json_number(check.value), "since": since or stamp, "last_seen": stamp,
             }
             if not was_firing:
@@ -745,7 +756,52 @@ def transitions(
             record = alerts.pop(fp, {})
             events.append(_event("resolved", check, evaluation.time_range, stamp,
                                  record.get("since") if isinstance(record, Mapping) else None))
-    return events, {"version": STATE_VERSION, "alerts": alerts}
+
+    replaced: list[Event] = []
+    evaluated = {check.fingerprint for check in evaluation.checks}
+    successors: dict[tuple, RuleResult] = {}
+    for check in evaluation.checks:
+        if check.firing is not None:
+            rule = check.rule
+            key = _lineage(check.website, rule.metric, rule.op, rule.severity,
+                           evaluation.time_range)
+            successors.setdefault(key, check)
+    for fp in list(alerts):
+        record = alerts[fp]
+        if fp in evaluated or fp not in previous_alerts:
+            continue
+        successor = successors.get(_lineage(
+            record.get("website"), record.get("metric"), record.get("operator"),
+            record.get("severity"), record.get("range")))
+        threshold = _as_number(record.get("threshold"))
+        if successor is None or threshold is None:
+            continue
+        del alerts[fp]
+        replaced.append(_replaced_event(fp, record, threshold, successor, evaluation.time_range,
+                                        stamp))
+    # The old alert's resolution reads better before the new rule's first message.
+    return replaced + events, {"version": STATE_VERSION, "alerts": alerts}
+
+
+def _lineage(website: Any, metric: Any, op: Any, severity: Any, time_range: Any) -> tuple | None:
+    """What a rule watches, whatever its threshold: (website, metric, direction, severity, range)."""
+    direction = {"<": "below", "<=": "below", ">": "above", ">=": "above"}.get(op)
+    if direction is None or not isinstance(website, str):
+        return None
+    return (website, metric, direction, severity, time_range)
+
+
+def _replaced_event(fingerprint: str, record: Mapping[str, Any], threshold: float,
+                    successor: RuleResult, time_range: str | None, stamp: str) -> Event:
+    rule = successor.rule
+    value = "unknown" if successor.value is None else format_number(successor.value)
+    over = f" over {time_range}" if time_range else ""
+    text = (f"RESOLVED: {successor.website} {rule.metric} {record['operator']} "
+            f"{format_number(threshold)} ({rule.severity}) was replaced by {rule.op} "
+            f"{format_number(rule.threshold)}; {rule.metric} is {value}{over}")
+    since = record.get("since") if isinstance(record.get("since"), str) else None
+    return Event("resolved", fingerprint, successor.website, rule.metric, record["operator"],
+                 threshold, rule.severity, successor.value, time_range, stamp, text, since)
 
 
 def _event(kind: str, check: RuleResult, time_range: str | None, stamp: str,
@@ -795,10 +851,23 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 SIGNATURE_HEADER = "X-Zenovay-Signature"
 TIMESTAMP_HEADER = "X-Zenovay-Timestamp"
+# `slack+https://chat.example.com/hooks/…`: Slack's shape for a Slack-compatible webhook on
+# another host (Mattermost, Rocket.Chat, a relay). The prefix is removed before posting.
+SLACK_PREFIX = "slack+"
+
+
+def webhook_target(url: str) -> str:
+    """The URL to POST to: `url` without a `slack+` prefix."""
+    if url[:len(SLACK_PREFIX)].lower() == SLACK_PREFIX:
+        return url[len(SLACK_PREFIX):]
+    return url
 
 
 def is_slack_webhook(url: str) -> bool:
-    """True for Slack incoming-webhook URLs (https://hooks.slack.com/services/…)."""
+    """True for Slack incoming-webhook URLs (https://hooks.slack.com/services/…) and for any
+    URL written with the `slack+` prefix (`slack+https://…`)."""
+    if webhook_target(url) != url:
+        return True
     try:
         parts = urlsplit(url)
     except ValueError:

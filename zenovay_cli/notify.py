@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from zenovay_cli.alert import Event, build_payload
+from zenovay_cli.alert import Event, build_payload, webhook_target
 from zenovay_cli.errors import UsageError
 
 # Waits before the 2nd, 3rd, ... attempt. Brief on purpose: a cron job must not hang.
@@ -68,16 +68,18 @@ def redact_url(url: str) -> str:
 
 def check_url(url: str) -> str:
     """Validate a --notify URL before anything is fetched; UsageError (which names only the
-    redacted URL) unless it is an absolute http(s) URL with a host."""
+    redacted URL) unless it is an absolute http(s) URL with a host, optionally written with the
+    `slack+` prefix (Slack's message shape for a Slack-compatible webhook on another host)."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(webhook_target(url))
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         _ = parts.port  # raises ValueError for a bad port
     except ValueError:
         ok = False
     if not ok:
         raise UsageError(
-            f"bad --notify URL {redact_url(url)}: expected http:// or https:// and a host"
+            f"bad --notify URL {redact_url(url)}: expected http:// or https:// (or "
+            "slack+https://) and a host"
         )
     return url
 
@@ -134,7 +136,8 @@ def deliver(
     error = "not attempted"
     for attempt in range(1, attempts + 1):
         retry_after: float | None = None
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+        request = urllib.request.Request(webhook_target(url), data=body, headers=dict(headers),
+                                         method="POST")
         try:
             with opener.open(request, timeout=timeout) as response:
                 status = response.status

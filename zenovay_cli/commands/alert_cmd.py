@@ -26,8 +26,8 @@ def alert(
     crit: Annotated[list[str] | None, typer.Option("--crit", "-c", help="Critical rule, e.g. 'visitors<100' (repeatable).", show_default=False)] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="TOML file of [[rule]] tables.", show_default=False)] = None,
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.h24,
-    notify: Annotated[list[str] | None, typer.Option("--notify", help="POST JSON here when a rule fires or resolves (repeatable; Slack webhooks get Slack's shape).", show_default=False)] = None,
-    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign notification bodies with HMAC-SHA256 (X-Zenovay-Signature).", show_default=False)] = None,
+    notify: Annotated[list[str] | None, typer.Option("--notify", help="POST JSON here when a rule fires or resolves (repeatable; Slack webhooks, or any URL written slack+https://…, get Slack's shape).", show_default=False)] = None,
+    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign notification bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var: options show up in `ps`.", show_default=False)] = None,
     state_file: Annotated[Path | None, typer.Option("--state", help="State file remembering what was sent [default: user state dir].", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the notifications that would be sent; send and save nothing.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
@@ -36,6 +36,10 @@ def alert(
     """Check visitors or page views against thresholds (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
     import time
 
+    # A check judges the current numbers: always ask the API (answers are still stored in the
+    # cache for other commands). Otherwise a re-run or --watch within the analytics TTL (5 min)
+    # would evaluate the same old answer again.
+    state().request.setdefault("refresh", True)
     while True:
         code = _check_once(
             websites or [], all_, warn or [], crit or [], rules, range_.value, notify or [],
@@ -46,6 +50,25 @@ def alert(
         time.sleep(watch)
 
 
+def report_usage_error(message: str, args: list[str]) -> None:
+    """The UNKNOWN result for a command line Click refused (called by main.run): monitoring
+    systems read stdout, so the reason must be there too, not only in Click's stderr message."""
+    _print_unknown(message, "--json" in args)
+
+
+def _print_unknown(message: str, json_: bool, hint: str | None = None) -> None:
+    from zenovay_cli import alert as logic
+
+    st = state()
+    if json_:
+        st.out.emit("raw", {"status": "UNKNOWN", "exit_code": 3, "summary": message,
+                            "error": message, "websites": []}, "json")
+    else:
+        st.out.text(logic.format_unknown(message))
+    if hint:
+        st.out.info("Hint: " + hint)
+
+
 def _check_once(websites, all_, warn, crit, rules_path, range_value, notify, secret, state_file, dry_run, json_) -> int:
     from zenovay_cli import alert as logic
     from zenovay_cli.errors import ZenovayError
@@ -53,28 +76,55 @@ def _check_once(websites, all_, warn, crit, rules_path, range_value, notify, sec
     st = state()
     try:
         rules = _rules(warn, crit, rules_path)
-        for url in notify:
-            from zenovay_cli.notify import check_url
-
-            check_url(url)
+        _check_notify_options(notify, secret)
         results, aliases = _fetch(websites, all_, rules, range_value)
+        evaluation = logic.evaluate(rules, results, time_range=range_value, aliases=aliases)
     except ZenovayError as exc:
         # Never report the tool's own failure as OK or CRITICAL: it is UNKNOWN (exit 3).
-        if json_:
-            st.out.emit("raw", {"status": "UNKNOWN", "exit_code": 3, "error": exc.message}, "json")
-        else:
-            st.out.text(logic.format_unknown(exc.message))
-        if exc.hint:
-            st.out.info("Hint: " + exc.hint)
+        hint = exc.hint
+        if exc.request_id:
+            hint = f"{hint or ''} (request id: {exc.request_id})".strip()
+        _print_unknown(exc.message, json_, hint)
         return 3
-    evaluation = logic.evaluate(rules, results, time_range=range_value, aliases=aliases)
+    except Exception as exc:  # noqa: BLE001 - a bug must not look like WARNING (exit 1)
+        if st.debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_unknown(f"unexpected error: {type(exc).__name__}: {exc}", json_,
+                       "Run again with --debug for the traceback, and report it if it persists.")
+        return 3
     if json_:
         st.out.emit("raw", logic.evaluation_to_json(evaluation), "json")
     else:
-        st.out.text(logic.format_plugin_output(evaluation))
+        # One text() per line: text() escapes control characters, newlines included.
+        for line in logic.format_plugin_output(evaluation).split("\n"):
+            st.out.text(line)
     if notify or dry_run:
-        _notify(evaluation, notify, secret, state_file, dry_run)
+        try:
+            _notify(evaluation, notify, secret, state_file, dry_run)
+        except Exception as exc:  # noqa: BLE001 - notifying never changes the check's result
+            if st.debug:
+                import traceback
+
+                traceback.print_exc()
+            st.out.warn(f"notifications failed: {type(exc).__name__}: {exc}")
     return evaluation.exit_code
+
+
+def _check_notify_options(urls, secret) -> None:
+    import os
+
+    from zenovay_cli.errors import UsageError
+    from zenovay_cli.notify import check_url
+
+    for url in urls:
+        check_url(url)
+    if urls and (secret == "" or (secret is None and "ZENOVAY_NOTIFY_SECRET" in os.environ)):
+        # Click treats an empty variable as unset; sending unsigned bodies to a receiver that
+        # expects signatures would fail silently there, so refuse it here.
+        raise UsageError("the notification secret is empty",
+                         hint="Set ZENOVAY_NOTIFY_SECRET to the receiver's secret, or unset it.")
 
 
 def _rules(warn, crit, rules_path):
@@ -91,7 +141,8 @@ def _rules(warn, crit, rules_path):
 
 
 def _fetch(websites, all_, rules, range_value):
-    """Fetch each website's analytics in parallel; failures stay per website."""
+    """Fetch each website's analytics in parallel; failures (an unknown website too) stay per
+    website, so one stale rule cannot hide a real breach on another website."""
     from zenovay_cli import alert as logic
     from zenovay_cli.commands.common import normalise_domain
     from zenovay_cli.errors import NotFoundError, UsageError
@@ -107,27 +158,33 @@ def _fetch(websites, all_, rules, range_value):
         named = [default]
     budget = RateBudget(max_wait=st.settings.max_wait)
     client = st.client(budget=budget)
-    sites = website_list(client.list_websites())
-    chosen, aliases = [], {}
-    for name in dict.fromkeys(named):
-        match = next(
-            (w for w in sites if str(w.get("id")) == name
-             or normalise_domain(str(w.get("domain", ""))) == normalise_domain(name)),
-            None,
-        )
-        if match is None:
-            raise NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
-        aliases[name] = str(match.get("domain") or match.get("id"))
-        chosen.append(match)
-    if all_:
-        chosen = sites
-    chosen = list({str(w.get("id")): w for w in chosen}.values())
-    outcomes = run_all(chosen, lambda w: client.get_analytics(str(w.get("id")), range_value), concurrency=4)
+    try:
+        sites = website_list(client.list_websites())
+        chosen, aliases, missing = [], {}, {}
+        for name in dict.fromkeys(named):
+            wanted = normalise_domain(name)
+            match = next(
+                (w for w in sites if str(w.get("id")) == name
+                 or normalise_domain(str(w.get("domain", ""))) in (wanted, "www." + wanted)),
+                None,
+            )
+            if match is None:
+                missing[name] = NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
+                continue
+            aliases[name] = str(match.get("domain") or match.get("id"))
+            chosen.append(match)
+        if all_:
+            chosen = sites
+        chosen = list({str(w.get("id")): w for w in chosen}.values())
+        outcomes = run_all(chosen, lambda w: client.get_analytics(str(w.get("id")), range_value), concurrency=4)
+    finally:
+        client.close()
     results = {}
     for o in outcomes:
         key = str(o.item.get("domain") or o.item.get("id"))
         aliases.setdefault(str(o.item.get("id")), key)
         results[key] = logic.metrics_from_analytics(o.value) if o.ok else o.error
+    results.update(missing)
     if results and all(isinstance(v, Exception) for v in results.values()):
         raise next(iter(results.values()))
     return results, aliases
@@ -139,6 +196,7 @@ def _notify(evaluation, urls, secret, state_file, dry_run) -> None:
 
     from zenovay_cli import alert as logic
     from zenovay_cli.config import state_dir
+    from zenovay_cli.notify import redact_url
 
     st = state()
     path = state_file or state_dir() / "alert-state.json"
@@ -147,10 +205,13 @@ def _notify(evaluation, urls, secret, state_file, dry_run) -> None:
         st.out.warn(warning)
     events, new_state = logic.transitions(previous, evaluation, datetime.now(timezone.utc))
     if dry_run:
+        targets = ", ".join(redact_url(u) for u in urls) or "no --notify URL given"
         for event in events:
-            st.out.info("would send: " + json.dumps(logic.event_to_dict(event), ensure_ascii=False))
+            st.out.info(f"would send ({targets}): "
+                        + json.dumps(logic.event_to_dict(event), ensure_ascii=False))
         if not events:
             st.out.info("would send nothing: no rule changed state")
+        st.out.info(f"dry run: nothing sent, state file {path} not changed")
         return
     from zenovay_cli.notify import send_events, undelivered_fingerprints
 
@@ -161,6 +222,8 @@ def _notify(evaluation, urls, secret, state_file, dry_run) -> None:
     failed = undelivered_fingerprints(results)
     if failed:
         new_state = logic.revert_undelivered(new_state, previous, failed)
+        st.out.warn(f"{len(failed)} notification(s) not delivered everywhere; "
+                    "the next run sends them again")
     try:
         logic.save_state(path, new_state)
     except OSError as exc:
