@@ -17,6 +17,7 @@ from zenovay_cli import cache as cache_mod
 from zenovay_cli.cache import (
     DEFAULT_TTLS,
     CacheStore,
+    describe_age,
     key_fingerprint,
     make_key,
     ttl_for_path,
@@ -332,7 +333,9 @@ def _valid_entry_bytes() -> bytes:
     ],
     ids=lambda c: repr(c[:30]),
 )
-def test_corrupt_entry_is_a_miss_and_is_removed(store, tmp_path, content, warnings_seen):
+def test_corrupt_entry_is_a_miss_and_is_removed_with_one_warning(
+    store, tmp_path, content, warnings_seen
+):
     key = key_for()
     store.set(key, "placeholder", 60)
     path = tmp_path / "cache" / (key + ".json")
@@ -340,8 +343,14 @@ def test_corrupt_entry_is_a_miss_and_is_removed(store, tmp_path, content, warnin
 
     assert store.get(key) is None
     assert not path.exists()
-    assert warnings_seen == []
+    assert len(warnings_seen) == 1 and "damaged cache entry" in warnings_seen[0]
     assert store.set(key, "fresh", 60) and store.get(key).value == "fresh"
+
+    other = key_for("/analytics/other")
+    store.set(other, "placeholder", 60)
+    (tmp_path / "cache" / (other + ".json")).write_bytes(content)
+    assert store.get(other) is None
+    assert len(warnings_seen) == 1, "a second damaged entry must not repeat the warning"
 
 
 def test_hand_written_valid_entry_is_read(store, tmp_path, clock):
@@ -561,6 +570,15 @@ def test_concurrent_processes_never_see_torn_entries(tmp_path):
 
 
 # --- start-up cost ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (-3, "0 s"), (1.4, "1 s"), (89, "89 s"), (600, "10 min"), (7200, "2 h"),
+     (3 * 86400, "3 days"), (float("nan"), "0 s")],
+)
+def test_ages_read_naturally(seconds, text):
+    assert describe_age(seconds) == text
 
 
 def test_importing_the_cache_pulls_in_no_heavy_modules():

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_TTLS",
     "CacheEntry",
     "CacheStore",
+    "describe_age",
     "key_fingerprint",
     "make_key",
     "ttl_for_path",
@@ -146,6 +147,18 @@ def ttl_for_path(path: str, overrides: dict[str, float] | None = None) -> float:
     return ttl
 
 
+def describe_age(seconds: float) -> str:
+    """'45 s', '12 min', '3 h' or '2 days': how old an entry is, for warnings and `cache info`."""
+    seconds = max(0.0, float(seconds)) if math.isfinite(seconds) else 0.0
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
 # ---------------------------------------------------------------------------------------------
 # Store
 
@@ -240,7 +253,7 @@ class CacheStore:
     Nothing here raises because of the disk: an unusable directory, a permission problem or a full
     disk makes get() return None and set() return False, and `on_warning` is called with a
     one-line message at most once per kind of problem ("directory", "space", "io",
-    "permissions") for the life of the store. Messages are also kept in `warnings`.
+    "permissions", "damaged") for the life of the store. Messages are also kept in `warnings`.
     """
 
     def __init__(
@@ -368,7 +381,7 @@ class CacheStore:
     def get(self, key: str) -> CacheEntry | None:
         """The entry for `key`, fresh or expired; None when missing, corrupt or unreadable.
 
-        A corrupt entry is removed so the next write starts clean.
+        A corrupt entry is removed (with a warning) so the next write starts clean.
         """
         _check_key(key)
         path = self._path(key)
@@ -378,6 +391,9 @@ class CacheStore:
         data, st = got
         parsed = _parse_entry(data)
         if parsed is None:
+            # Writes are atomic, so this is damage from outside (disk, another program):
+            # say so once, since the command silently pays for a request it expected to skip.
+            self._warn("damaged", f"removed a damaged cache entry from {self.directory}")
             self._discard(path, st)
             return None
         return self._entry_from(parsed, self._clock())

@@ -20,18 +20,49 @@ def _store():
 @request_options
 def info(json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """Show where the cache lives, how many entries it holds, its size, and the oldest and newest entry."""
-    import time
-
     st = state()
     data = _store().info()
     if json_:
+        # Times stay Unix timestamps here: easy arithmetic for scripts (`now - .newest_stored_at`).
         st.out.emit("raw", data, "json")
         return
-    shown = dict(data)
-    for key in ("oldest_stored_at", "newest_stored_at"):
-        if shown.get(key):
-            shown[key] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(shown[key]))
-    st.out.emit("cache_info", shown, "table")
+    st.out.emit("cache_info", _human(data), "table")
+
+
+def _human(data: dict) -> dict:
+    import time
+
+    from zenovay_cli.cache import describe_age
+
+    def when(stamp) -> str:
+        if not stamp:
+            return "-"
+        local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+        return f"{local} ({describe_age(time.time() - stamp)} ago)"
+
+    entries = f"{data['entries']}"
+    if data["expired"]:
+        entries += f" ({data['expired']} expired: `zenovay cache prune` removes them)"
+    shown = {
+        "Location": data["path"],
+        "Entries": entries,
+        "Size": _size(data["bytes"]),
+        "Oldest": when(data["oldest_stored_at"]),
+        "Newest": when(data["newest_stored_at"]),
+    }
+    if data["corrupt"]:
+        shown["Damaged"] = f"{data['corrupt']} (ignored; `zenovay cache prune` removes them)"
+    return shown
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}"
+    return f"{n} B"  # pragma: no cover
 
 
 @app.command(epilog="Example: zenovay cache clear")
@@ -43,7 +74,7 @@ def clear() -> None:
     st.out.info(f"Removed {removed} cache entr{'y' if removed == 1 else 'ies'}.")
 
 
-@app.command(epilog="Example: 0 3 * * * zenovay cache prune")
+@app.command(epilog="Examples: zenovay cache prune  ·  crontab: 0 3 * * * zenovay cache prune")
 @request_options
 def prune() -> None:
     """Delete expired entries and leftovers of interrupted writes."""
