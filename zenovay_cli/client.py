@@ -314,12 +314,21 @@ class ZenovayClient:
         try:
             data = self._request_network(path, params)
         except (ServerError, NetworkError, RateLimitError) as exc:
-            if self.stale_ok and entry is not None:
-                if self.on_cache_warning:
-                    self.on_cache_warning(
-                        f"{exc.message}; serving cached data from {entry.age:.0f} s ago (--stale-ok)"
-                    )
-                return entry.value
+            if entry is not None:
+                from zenovay_cli.cache import describe_age
+
+                age = describe_age(entry.age)
+                if self.stale_ok:
+                    if self.on_cache_warning:
+                        self.on_cache_warning(
+                            f"{exc.message}; serving the cached answer stored {age} ago "
+                            "instead (--stale-ok)"
+                        )
+                    return entry.value
+                # Only offered when there is an entry: --stale-ok cannot help otherwise.
+                exc.hint = (exc.hint + " " if exc.hint else "") + (
+                    f"A cached answer from {age} ago exists: --stale-ok would serve it."
+                )
             raise
         if key is not None and ttl:
             # The path (never the key) lets `cache info` and TAB completion see what an entry is.
@@ -372,7 +381,7 @@ class ZenovayClient:
                     retry_after=retry_after,
                 )
             if not decision.retry:
-                if decision.too_long:
+                if decision.too_long and isinstance(failure, RateLimitError):
                     when = time.strftime(
                         "%H:%M:%S", time.localtime(self.clock() + decision.delay)
                     )
@@ -385,8 +394,14 @@ class ZenovayClient:
                         code=getattr(failure, "code", None),
                         request_id=getattr(failure, "request_id", None),
                     )
-                if attempt > 1 and isinstance(failure, ApiError):
-                    failure.message += f" (after {attempt} attempts)"
+                if isinstance(failure, ApiError):
+                    if attempt > 1:
+                        failure.message += f" (after {attempt} attempts)"
+                    if decision.too_long:  # a 5xx/network backoff longer than --max-wait: exit 1
+                        failure.message += (
+                            f"; not retried: the next wait ({decision.delay:.1f} s) is over"
+                            f" --max-wait {self.max_wait:g} s"
+                        )
                     failure.args = (failure.message,)
                 raise failure
             if retry_after and self.budget is not None:

@@ -11,12 +11,13 @@ from zenovay_cli.commands import (
     alert_cmd,
     auth,
     cache_cmd,
+    completion_cmd,
     config_cmd,
     export_cmd,
     query,
     sandbox_cmd,
 )
-from zenovay_cli.commands.common import reset_state, state
+from zenovay_cli.commands.common import redact, reset_state, state
 
 HELP = """Zenovay web analytics from the terminal, shell scripts and cron.
 
@@ -68,6 +69,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(cache_cmd.app, name="cache")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+completion_cmd.register(app)
 
 
 def _report(exc: BaseException) -> int:
@@ -76,10 +78,10 @@ def _report(exc: BaseException) -> int:
 
     st = state()
     if isinstance(exc, ZenovayError):
-        st.out.error(exc.message, hint=exc.hint, request_id=exc.request_id)
+        st.out.error(redact(exc.message), hint=redact(exc.hint), request_id=redact(exc.request_id))
         return int(exc.exit_code)
     st.out.error(
-        f"unexpected error: {type(exc).__name__}: {exc}",
+        redact(f"unexpected error: {type(exc).__name__}: {exc}"),
         hint="Run again with --debug for the traceback, and report it if it persists.",
     )
     return 1
@@ -109,16 +111,27 @@ def run(argv: list | None = None) -> None:
 
     reset_state()
     command = build_command()
+    if "_ZENOVAY_COMPLETE" in os.environ:  # a <TAB>: Click answers it inside command.main
+        completion_cmd.install_completion_classes()
     code = 0
     try:
-        result = command.main(args=argv, prog_name="zenovay", standalone_mode=False)
+        try:
+            result = command.main(args=argv, prog_name="zenovay", standalone_mode=False)
+        except SystemExit as exc:
+            # Typer answers a broken pipe with sys.exit(1) even when not standalone.
+            if not isinstance(exc.__context__, BrokenPipeError):
+                raise
+            raise exc.__context__ from None
         code = result if isinstance(result, int) else 0
+        if code == 130:  # Typer turns Ctrl-C inside a command into a returned 130
+            sys.stderr.write("\nInterrupted.\n")
     except _click.exceptions.ClickException as exc:  # bad usage: Click's message, exit 2
         exc.show()
         code = exc.exit_code
         ctx = getattr(exc, "ctx", None)
         if ctx is not None and ctx.command_path.split()[1:2] == ["alert"]:
             code = 3  # monitoring-plugin convention: bad arguments are UNKNOWN
+            alert_cmd.report_usage_error(exc.format_message(), list(sys.argv[1:] if argv is None else argv))
     except typer.Exit as exc:
         code = exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
@@ -126,14 +139,17 @@ def run(argv: list | None = None) -> None:
         code = 130
     except BrokenPipeError:
         # `zenovay visitors --all | head`: the reader left; that is not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:  # so that flushing at interpreter exit cannot raise again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
         code = 0
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
         if state().debug:
             import traceback
 
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         code = _report(exc)
     finally:
         state().close()

@@ -230,11 +230,13 @@ class State:
         self._settings = None
         self._out = None
         self._client = None
+        self._cache = None
         self._sandbox = None
         self.env = os.environ
 
     def set_request_options(self, values: dict) -> None:
-        self.request.update({k: v for k, v in values.items() if v not in (None, False)})
+        # `is`, not `in`: 0 == False, and `--retries 0` / `--max-wait 0` are real choices.
+        self.request.update({k: v for k, v in values.items() if v is not None and v is not False})
 
     @property
     def debug(self) -> bool:
@@ -269,13 +271,16 @@ class State:
             self.globals["base_url"] = self._sandbox.base_url
 
     def cache_store(self):
+        """The one cache store of this invocation (so each cache problem warns once), or None."""
         s = self.settings
         if self.globals.get("demo") or s.no_cache:
             return None
-        from zenovay_cli.cache import CacheStore
-        from zenovay_cli.config import cache_dir
+        if self._cache is None:
+            from zenovay_cli.cache import CacheStore
+            from zenovay_cli.config import cache_dir
 
-        return CacheStore(cache_dir(), on_warning=self.out.warn)
+            self._cache = CacheStore(cache_dir(), on_warning=self.out.warn)
+        return self._cache
 
     def client(self, budget=None):
         """The API client for this invocation, built from the resolved settings."""
@@ -299,7 +304,7 @@ class State:
                 cache_mode="refresh" if s.refresh else "use",
                 ttl_overrides=s.cache_ttl,
                 stale_ok=s.stale_ok,
-                on_cache_warning=out.warn,
+                on_cache_warning=lambda message: out.warn(redact(message)),  # quotes the API
                 budget=budget,
             )
             if budget is not None:
@@ -388,3 +393,25 @@ def stdin_is_tty() -> bool:
         return sys.stdin.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def redact(text: str) -> str:
+    """`text` with every API key this invocation knows replaced by its masked form.
+
+    Error messages quote the API's own words, and an API (or a proxy) may echo the key back.
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    st = _STATE
+    keys = set()
+    if st is not None:
+        keys.update((st.globals.get("api_key"), st.request.get("api_key"), st.env.get("ZENOVAY_API_KEY")))
+        keys.add(getattr(st._settings, "api_key", None))
+    keys = {k for k in keys if isinstance(k, str) and len(k) >= 8}
+    if not keys:
+        return text
+    from zenovay_cli.config import mask_key
+
+    for key in sorted(keys, key=len, reverse=True):
+        text = text.replace(key, mask_key(key))
+    return text

@@ -111,7 +111,7 @@ def unset(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]
     st.out.info(f"Unset {key}.")
 
 
-@app.command(epilog="Example: $EDITOR \"$(zenovay config path)\"")
+@app.command(epilog="Examples: zenovay config path  ·  $EDITOR \"$(zenovay config path)\"")
 @request_options
 def path() -> None:
     """Print where the config file lives."""

@@ -11,6 +11,7 @@ from zenovay_cli.commands.common import (
     RangeOpt,
     WebsiteArg,
     data_command,
+    redact,
     resolve_website,
     state,
     website_list,
@@ -86,7 +87,7 @@ def analytics_all(range_value: str) -> dict:
         lambda w: client.get_analytics(str(w.get("id")), range_value),
         concurrency=ALL_CONCURRENCY,
     )
-    rows = []
+    rows, failures = [], []
     for o in outcomes:
         w = o.item
         row = {"website": {"id": w.get("id"), "domain": w.get("domain"), "name": w.get("name")}}
@@ -94,20 +95,19 @@ def analytics_all(range_value: str) -> dict:
             data = o.value if isinstance(o.value, dict) else {}
             row.update({"time_range": data.get("time_range", range_value), "summary": data.get("summary")})
         else:
-            message = o.error.message if isinstance(o.error, ZenovayError) else str(o.error)
+            message = redact(o.error.message if isinstance(o.error, ZenovayError) else str(o.error))
             row["error"] = message
+            request_id = redact(getattr(o.error, "request_id", None))
+            # The one stderr line names each failure's request id: that is what support asks for.
+            failures.append(f"{w.get('domain')} ({message}" + (f"; request id: {request_id})" if request_id else ")"))
         rows.append(row)
-    failed = [r for r in rows if "error" in r]
     result = {"time_range": range_value, "websites": rows}
-    if failed and len(failed) == len(rows):
+    if failures and len(failures) == len(rows):
         first = next(o.error for o in outcomes if not o.ok)
         raise first
-    if failed:
+    if failures:
         st.out.emit("analytics_all", result, st.fmt)
-        raise PartialFailure(
-            f"{len(failed)} of {len(rows)} websites failed: "
-            + ", ".join(f"{r['website'].get('domain')} ({r['error']})" for r in failed)
-        )
+        raise PartialFailure(f"{len(failures)} of {len(rows)} websites failed: " + ", ".join(failures))
     return result
 
 

@@ -1,0 +1,113 @@
+"""The import direction of STYLE.md, read from the source with `ast` (imports inside functions count).
+
+main -> commands -> (client, output, export, alert) -> (cache, config, errors). The pure layers stay
+free of typer and rich, commands never talk HTTP themselves, nothing but `python -m` imports main,
+and `import zenovay_cli` stays cheap.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zenovay_cli
+
+PACKAGE = Path(zenovay_cli.__file__).parent
+PURE = ("client", "cache", "config", "export", "alert", "ratelimit", "fanout", "retry", "views", "errors")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports_of(name: str) -> set:
+    """Every module `name` imports, anywhere in its source, as absolute dotted names."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            # `from zenovay_cli import main` imports the submodule zenovay_cli.main
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def top_levels(names: set) -> set:
+    return {n.split(".")[0] for n in names}
+
+
+def test_the_walk_sees_the_whole_package():
+    assert {f"zenovay_cli.{m}" for m in PURE} <= MODULES.keys()
+    assert "zenovay_cli.main" in MODULES and "zenovay_cli.commands.query" in MODULES
+    # the walker itself: main imports typer and the commands
+    assert "typer" in top_levels(imports_of("zenovay_cli.main"))
+    assert "zenovay_cli.commands.query" in imports_of("zenovay_cli.main")
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_layers_import_neither_typer_nor_rich(name):
+    assert not top_levels(imports_of(f"zenovay_cli.{name}")) & {"typer", "rich", "click"}
+
+
+def is_script(name: str) -> bool:
+    """A module meant to be run (`python -m ...`), which no module of the package imports."""
+    source = MODULES[name].read_text(encoding="utf-8")
+    imported = any(name in imports_of(other) for other in MODULES if other != name)
+    return 'if __name__ == "__main__":' in source and not imported
+
+
+def test_only_entry_points_import_main():
+    importers = {n for n in MODULES if "zenovay_cli.main" in imports_of(n)}
+    assert "zenovay_cli.__main__" in importers
+    # Developer tools run with `python -m` (e.g. docgen) may build the command tree too; no library
+    # module may, or the CLI wiring would leak into what `from zenovay_cli import ...` loads.
+    assert sorted(n for n in importers if not is_script(n)) == []
+
+
+def test_commands_do_not_import_requests():
+    offenders = sorted(n for n in MODULES if n.startswith("zenovay_cli.commands")
+                       and {"requests", "urllib3", "httpx"} & top_levels(imports_of(n)))
+    assert offenders == []
+
+
+def test_errors_imports_nothing_from_the_package():
+    assert "zenovay_cli" not in top_levels(imports_of("zenovay_cli.errors"))
+
+
+def test_nothing_imports_click_directly():
+    # Typer ships its own copy of Click: a stray `import click` would be a second, unrelated Click.
+    assert sorted(n for n in MODULES if "click" in top_levels(imports_of(n))) == []
+
+
+def _imported_after(statement: str) -> set:
+    code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_importing_the_package_does_not_import_requests():
+    loaded = _imported_after("import zenovay_cli")
+    assert "zenovay_cli" in loaded
+    assert "requests" not in loaded and "urllib3" not in loaded
+
+
+def test_building_the_cli_imports_neither_requests_nor_rich():
+    # What `zenovay --help` and a cache hit pay for before any command runs.
+    loaded = _imported_after("import zenovay_cli.main")
+    assert "zenovay_cli.main" in loaded
+    assert not {"requests", "rich"} & {m.split(".")[0] for m in loaded}
