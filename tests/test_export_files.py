@@ -631,3 +631,112 @@ def test_summary_of_a_clean_run_is_one_line():
     assert summarize([ExportResult("1", "a.com"), ExportResult("2", "b.com")]) == (
         "exported 2 of 2 websites"
     )
+
+
+# ------------------------------------------------ the whole command against a hostile API
+
+
+class _OddApi:
+    """A tiny API on 127.0.0.1 whose websites have ODD_DOMAINS (plus a very long one) as domains."""
+
+    def __init__(self, rate_headers: bool = True) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.websites = odd_websites() + [{"id": "id-long", "domain": "sub." * 200 + "example.com"}]
+        self.paths: list[str] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the http.server API
+                path = self.path.split("?", 1)[0].removeprefix("/api/external/v1")
+                api.paths.append(path)
+                parts = path.strip("/").split("/")
+                if parts == ["usage"]:
+                    data = {"rate_limits": {"requests_per_minute": 6000}}
+                elif parts == ["websites"]:
+                    data = {"websites": api.websites}
+                elif len(parts) == 2 and parts[0] == "analytics":
+                    data = {"summary": {"total_visitors": len(parts[1]), "page_views": 1}}
+                elif len(parts) == 3 and parts[2] == "countries":
+                    data = {"countries": [{"country_code": "FR", "visitors": 3}]}
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                body = json.dumps({"success": True, "data": data}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if rate_headers:
+                    self.send_header("X-RateLimit-Limit", "100000")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/api/external/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def odd_api():
+    api = _OddApi()
+    yield api
+    api.close()
+
+
+def run_cli(*args: str) -> int:
+    from zenovay_cli.main import run
+
+    with pytest.raises(SystemExit) as info:
+        run(list(args))
+    return info.value.code
+
+
+def test_export_command_keeps_every_odd_domain_inside_out(odd_api, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ZENOVAY_BASE_URL", odd_api.base_url)
+    monkeypatch.setenv("ZENOVAY_API_KEY", "zv_test_key")
+    work = tmp_path / "w1" / "w2" / "w3"  # "../../x" from --out stays inside tmp_path if it escapes
+    out = work / "exports"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+
+    code = run_cli("export", "--out", "exports", "--no-cache")
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    names = [n for n in listing(out) if n != LOCK_FILENAME]
+    assert len(names) == len(odd_api.websites)  # each website in its own file
+    assert all((out / n).is_file() and not n.startswith(".") for n in names)
+    assert sorted(captured.out.splitlines()) == sorted(str(out.resolve() / n) for n in names)
+    found = sorted(
+        os.path.relpath(os.path.join(root, f), tmp_path)
+        for root, _, files in os.walk(tmp_path) for f in files
+        if not os.path.relpath(root, tmp_path).startswith("home")
+    )
+    assert found == sorted(os.path.join("w1", "w2", "w3", "exports", n) for n in [*names, LOCK_FILENAME])
+    domains = sorted(json.loads((out / n).read_text("utf-8"))["website"] for n in names)
+    assert domains == sorted(w["domain"] for w in odd_api.websites)  # the data itself is untouched
+    assert "\x1b" not in captured.err and "\x1b" not in captured.out
+    assert "/usage" not in odd_api.paths  # the answers' X-RateLimit-Limit was enough to pace by
+
+
+def test_without_rate_limit_headers_the_plan_limit_comes_from_usage(tmp_path, monkeypatch, capsys):
+    api = _OddApi(rate_headers=False)
+    try:
+        monkeypatch.setenv("ZENOVAY_BASE_URL", api.base_url)
+        monkeypatch.setenv("ZENOVAY_API_KEY", "zv_test_key")
+        code = run_cli("export", "--out", str(tmp_path / "exports"), "--no-cache", "--quiet")
+    finally:
+        api.close()
+    assert code == 0, capsys.readouterr().err
+    assert api.paths[:2] == ["/websites", "/usage"]
+    assert api.paths.count("/usage") == 1

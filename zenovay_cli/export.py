@@ -38,6 +38,7 @@ __all__ = [
     "prepare_out_dir",
     "safe_filename",
     "summarize",
+    "sync_directory",
     "table_filename",
     "write_json_files",
     "write_record_file",
@@ -451,7 +452,7 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _atomic_write(out_real: str, name: str, data: bytes) -> str:
+def _atomic_write(out_real: str, name: str, data: bytes, *, sync_dir: bool = True) -> str:
     """Write `data` to out_real/name so the file appears whole or not at all.
 
     Written to a temporary file in the same directory (same file system, so os.replace is an
@@ -485,8 +486,14 @@ def _atomic_write(out_real: str, name: str, data: bytes) -> str:
         except OSError:
             pass
         raise
-    _fsync_dir(out_real)
+    if sync_dir:
+        _fsync_dir(out_real)
     return final
+
+
+def sync_directory(out_dir: str | os.PathLike) -> None:
+    """Make the renames of earlier writes with sync_dir=False durable (one fsync of the folder)."""
+    _fsync_dir(os.path.realpath(os.fspath(out_dir)))
 
 
 def _write_error(out_real: str, name: str, exc: OSError) -> ZenovayError:
@@ -503,12 +510,17 @@ def _json_bytes(document: object, indent: int | None) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
-def write_record_file(out_dir: str | os.PathLike, filename: str, record: Mapping) -> str:
-    """Write one website's json file (indent 2, UTF-8, trailing newline); return its path."""
+def write_record_file(
+    out_dir: str | os.PathLike, filename: str, record: Mapping, *, sync_dir: bool = True
+) -> str:
+    """Write one website's json file (indent 2, UTF-8, trailing newline); return its path.
+
+    sync_dir=False leaves the folder's fsync to one sync_directory() call after the batch.
+    """
     out_real = prepare_out_dir(out_dir)
     data = _json_bytes(json_document(record), 2) + b"\n"
     try:
-        return _atomic_write(out_real, filename, data)
+        return _atomic_write(out_real, filename, data, sync_dir=sync_dir)
     except OSError as exc:
         raise _write_error(out_real, filename, exc) from exc
 
@@ -729,7 +741,7 @@ class ExportLock:
         return LockedError(
             f"another zenovay export is writing to {self.out_dir}: "
             f"lock {self.path}{self._holder(fd)}{still}",
-            hint="use --wait-lock to wait for it",
+            hint="Run it later, or add --wait-lock to wait for the other run to finish.",
         )
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Four websites at a time is plenty for a handful of websites and polite to the API; commands that
+# fan out over many websites (export) pass their own. The shared RateBudget, not this number,
+# is what keeps a run under the per-minute limit.
 DEFAULT_CONCURRENCY = 4
+# How often the waiting main thread wakes up, so Ctrl-C is seen even where a blocking get() is not
+# interruptible.
+_POLL = 0.2
 
 
 @dataclass
@@ -31,33 +38,50 @@ def run_all(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_done: Callable[[Outcome[T]], None] | None = None,
 ) -> list[Outcome[T]]:
-    """Call task(item) for every item, at most `concurrency` at once.
+    """Call task(item) for every item, at most `concurrency` at once; outcomes in input order.
 
-    One failing item never stops the others: its exception is kept in its Outcome. KeyboardInterrupt
-    cancels what has not started and propagates.
+    One failing item never stops the others: its exception is kept in its Outcome. `on_done` runs
+    in the calling thread as each item finishes (so it may write files, print, update a progress
+    bar). If the calling thread is interrupted (Ctrl-C) or `on_done` raises, no further item is
+    started and the exception propagates at once, without waiting for the tasks still running:
+    the workers are daemon threads, so a request hanging on a slow server never holds up the exit.
     """
     items = list(items)
     outcomes: list[Outcome[T]] = [Outcome(item) for item in items]
     if not items:
         return outcomes
 
-    def work(index: int) -> int:
-        try:
-            outcomes[index].value = task(items[index])
-        except Exception as exc:  # noqa: BLE001 - every failure is reported per item
-            outcomes[index].error = exc
-        return index
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(items)):
+        todo.put(index)
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+    stop = threading.Event()
 
-    workers = max(1, min(concurrency, len(items)))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zenovay")
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcomes[index].value = task(items[index])
+            except BaseException as exc:  # noqa: BLE001 - every failure is reported per item
+                outcomes[index].error = exc
+            finished.put(index)
+
+    workers = max(1, min(int(concurrency), len(items)))
+    for n in range(workers):
+        threading.Thread(target=worker, name=f"zenovay-worker-{n}", daemon=True).start()
     try:
-        futures = [pool.submit(work, i) for i in range(len(items))]
-        for future in as_completed(futures):
-            index = future.result()
+        for _ in range(len(items)):
+            while True:
+                try:
+                    index = finished.get(timeout=_POLL)
+                    break
+                except queue.Empty:
+                    continue
             if on_done is not None:
                 on_done(outcomes[index])
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    finally:
+        stop.set()
     return outcomes

@@ -8,6 +8,11 @@ import typer
 
 from zenovay_cli.commands.common import Range, request_options, state, website_list
 
+# Eight websites at a time: with two to four requests per website that keeps 8 requests in flight,
+# enough to make a 40-website run over a 100 ms link 6-7x faster than one request after another,
+# while the shared rate budget (not this number) keeps any run under the per-minute limit.
+DEFAULT_CONCURRENCY = 8
+
 EPILOG = (
     "Examples: zenovay export --out /var/lib/zenovay  ·  "
     "zenovay export --website mysite.com --include pages --format csv  ·  "
@@ -37,90 +42,204 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json: one file per website; csv/ndjson: one file per run.", case_sensitive=False)] = ExportFormat.json,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website, id or domain (repeatable) [default: all].", show_default=False)] = None,
     include: Annotated[list[Extra] | None, typer.Option("--include", "-i", help="Also export pages and/or technology (repeatable).", show_default=False)] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = 4,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="Wait for another export into the same folder instead of failing.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not list the written files on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong (for cron mail).")] = False,
 ) -> None:
     """Write analytics and countries for every website to files, for cron."""
     from zenovay_cli import export as files
-    from zenovay_cli.errors import PartialFailure
-    from zenovay_cli.fanout import run_all
-    from zenovay_cli.ratelimit import RateBudget
 
     st = state()
     extras = list(dict.fromkeys(e.value for e in include or []))
-    date = files.export_date()
-    with files.ExportLock(out, wait=wait_lock, on_wait=st.out.status) as lock:
+    on_lock_wait = None if quiet else st.out.status
+    with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
         for name in lock.cleaned:
             st.out.warn(f"removed a half-written file left by an interrupted run: {name}")
-        budget = RateBudget(max_wait=st.settings.max_wait, on_wait=lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
-        client = st.client(budget=budget)
-        sites = _select(website_list(client.list_websites()), website or [])
-        if budget.limit is None:
-            _limit_from_usage(client, budget)
+        run = _Run(st, out, range_.value, extras, quiet)
+        try:
+            run.fetch_and_write(website or [], fmt.value, concurrency)
+        finally:
+            run.close()
+    run.report()
 
-        def fetch(site: dict) -> dict:
-            wid = str(site.get("id"))
-            analytics = client.get_analytics(wid, range_.value)
-            countries = client.get_countries(wid, range_.value)
-            extra = {}
-            if "pages" in extras:
-                extra["pages"] = (client.get_pages(wid, range_.value) or {}).get("pages")
-            if "technology" in extras:
-                extra["technology"] = client.get_technology(wid, range_.value)
-            return files.build_record(site, analytics, countries, date, extra)
 
-        with st.out.progress(len(sites), "Exporting", lines=False) as bar:
-            outcomes = run_all(
-                sites, fetch, concurrency=concurrency,
-                on_done=lambda o: bar.advance(item=str(o.item.get("domain"))),
-            )
-        records = {str(o.item.get("id")): o.value for o in outcomes if o.ok}
-        written: list = []
-        if records:
-            if fmt is ExportFormat.json:
-                paths = files.write_json_files(out, records, date, websites=sites)
-                written = list(paths.values())
+class _Run:
+    """One export run: per-thread clients on one shared budget, files written as websites finish."""
+
+    def __init__(self, st, out: Path, range_value: str, extras: list, quiet: bool) -> None:
+        import threading
+
+        from zenovay_cli import export as files
+        from zenovay_cli.ratelimit import RateBudget
+
+        self.st, self.out, self.range, self.extras, self.quiet = st, out, range_value, extras, quiet
+        # The date of the run, taken once after the lock: a run that crosses midnight (or waited
+        # for the lock past it) still writes one day's set of names.
+        self.date = files.export_date()
+        on_pacing = None if quiet else (lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
+        self.budget = RateBudget(max_wait=st.settings.max_wait, on_wait=on_pacing)
+        self._local = threading.local()
+        self._clients: list = []
+        self._clients_lock = threading.Lock()
+        self.sites: list = []
+        self.outcomes: list = []
+        self.written: list[str] = []
+        self.write_errors: dict[int, BaseException] = {}
+
+    def _client(self):
+        # One client (one HTTP session) per worker thread: requests.Session is not documented as
+        # thread-safe, and one shared connection pool of 10 would drop connections above -j 10.
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self.st.client(budget=self.budget)
+            out = self.st.out
+
+            def on_wait(delay: float, reason: str, attempt: int, attempts: int) -> None:
+                # Several websites retry at once: name the website, so cron mail is readable.
+                site = getattr(self._local, "domain", "")
+                prefix = f"{site}: " if site else ""
+                out.status(f"{prefix}{reason}; retrying in {delay:.1f} s (attempt {attempt + 1} of {attempts})")
+
+            client.on_wait = on_wait
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+
+    def _fetch(self, site: dict) -> dict:
+        from zenovay_cli import export as files
+        from zenovay_cli.errors import InvalidResponseError
+
+        wid = _site_id(site)
+        if not wid:
+            raise InvalidResponseError("the API listed this website without an id")
+        self._local.domain = str(site.get("domain") or wid)
+        client = self._client()
+        analytics = client.get_analytics(wid, self.range)
+        countries = client.get_countries(wid, self.range)
+        extra = {}
+        if "pages" in self.extras:
+            extra["pages"] = client.get_pages(wid, self.range)
+        if "technology" in self.extras:
+            extra["technology"] = client.get_technology(wid, self.range)
+        return files.build_record(site, analytics, countries, self.date, extra)
+
+    def fetch_and_write(self, wanted: list, fmt: str, concurrency: int) -> None:
+        from zenovay_cli import export as files
+        from zenovay_cli.errors import ZenovayError
+        from zenovay_cli.fanout import run_all
+
+        client = self._client()  # the main thread's, for /websites (and /usage)
+        self.sites = _select(website_list(client.list_websites()), wanted)
+        if self.budget.limit is None and client.requests_sent:
+            # The API answered without X-RateLimit-Limit: ask /usage for the plan's limit. (A list
+            # from the cache says nothing either way; the first answers will carry the headers.)
+            _limit_from_usage(client, self.budget)
+        names = files.plan_filenames(self.sites, self.date, "json") if fmt == "json" else {}
+        index_of = {id(site): n for n, site in enumerate(self.sites)}
+
+        def on_done(outcome) -> None:
+            # Runs in the main thread: files are written one at a time, each whole or not at all,
+            # as soon as its website is done, so a run killed late keeps what it had finished.
+            bar.advance(item=str(outcome.item.get("domain") or ""))
+            if not outcome.ok or fmt != "json":
+                return
+            try:
+                path = files.write_record_file(
+                    self.out, names[_site_id(outcome.item)], outcome.value, sync_dir=False
+                )
+            except ZenovayError as exc:
+                self.write_errors[index_of[id(outcome.item)]] = exc
             else:
-                written = [files.write_table_file(out, list(records.values()), date, fmt.value)]
-    if not quiet:
-        for path in written:
-            st.out.text(str(path))
-    results = [
-        files.ExportResult(str(o.item.get("id")), str(o.item.get("domain") or ""), o.error)
-        for o in outcomes
-    ]
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        st.out.info(files.summarize(results))  # one line per failed website, for cron mail
-        if not records:
-            raise failed[0].error
-        raise PartialFailure(
-            f"{len(failed)} of {len(results)} websites failed",
-            hint="The other websites' files were written; a re-run today replaces them.",
-        )
-    if not sites:
-        st.out.warn("the key can see no websites: nothing exported")
+                self.written.append(path)
+
+        progress = _NoProgress() if self.quiet else self.st.out.progress(len(self.sites), "Exporting")
+        with progress as bar:  # a bar on a terminal only; nothing in cron, pipes and files
+            self.outcomes = run_all(self.sites, self._fetch, concurrency=concurrency, on_done=on_done)
+        if self.written:
+            files.sync_directory(self.out)  # one fsync makes every rename above durable
+        for n, exc in self.write_errors.items():
+            self.outcomes[n].error, self.outcomes[n].value = exc, None
+        records = [o.value for o in self.outcomes if o.ok]
+        if fmt != "json" and records:
+            self.written.append(files.write_table_file(self.out, records, self.date, fmt))
+
+    def report(self) -> None:
+        """stdout: the files written; stderr: what failed; the exit code says which."""
+        from zenovay_cli import export as files
+        from zenovay_cli.errors import PartialFailure
+
+        out = self.st.out
+        if not self.quiet:
+            for path in sorted(self.written):
+                out.text(path)
+        results = [
+            files.ExportResult(_site_id(o.item), str(o.item.get("domain") or ""), o.error)
+            for o in self.outcomes
+        ]
+        failed = [o for o in self.outcomes if not o.ok]
+        if failed:
+            for line in files.summarize(results).splitlines():
+                out.info(line)  # one line per failed website, for cron mail
+            if len(failed) == len(self.outcomes):
+                raise failed[0].error
+            raise PartialFailure(
+                f"{len(failed)} of {len(results)} websites failed",
+                hint="The other websites' files were written; a re-run today replaces them.",
+            )
+        if not self.sites:
+            out.warn("the key can see no websites: nothing exported")
+        elif out.err_is_tty and not self.quiet:
+            out.info(files.summarize(results))
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def advance(self, n: int = 1, item: str | None = None) -> None:
+        return None
+
+
+def _site_id(site: dict) -> str:
+    value = site.get("id", site.get("website_id"))
+    return "" if value is None else str(value)
 
 
 def _select(sites: list, wanted: list) -> list:
-    """The websites named by id or domain, in the order given; all of them when none is named."""
+    """The websites named by id or domain, in the order given; all of them when none is named.
+
+    A website named twice (or listed twice by the API) is exported once.
+    """
     from zenovay_cli.commands.common import normalise_domain
     from zenovay_cli.errors import NotFoundError
 
-    if not wanted:
-        return sites
-    chosen = []
-    for name in dict.fromkeys(wanted):
-        match = next(
-            (w for w in sites if str(w.get("id")) == name
-             or normalise_domain(str(w.get("domain", ""))) == normalise_domain(name)),
-            None,
-        )
-        if match is None:
-            raise NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
-        chosen.append(match)
-    return chosen
+    if wanted:
+        chosen = []
+        for name in dict.fromkeys(wanted):
+            target = normalise_domain(name)
+            match = next((w for w in sites if _site_id(w) == name.strip()), None) or next(
+                (w for w in sites
+                 if normalise_domain(str(w.get("domain") or "")) in (target, "www." + target)),
+                None,
+            )
+            if match is None:
+                raise NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
+            chosen.append(match)
+        sites = chosen
+    unique: dict = {}
+    for site in sites:
+        unique.setdefault(_site_id(site) or f"#{len(unique)}", site)
+    return list(unique.values())
 
 
 def _limit_from_usage(client, budget) -> None:
