@@ -45,6 +45,8 @@ from zenovay_cli.errors import RateLimitError
 # - pause() (a 429's Retry-After) sets a shared "not before" time that only ever moves later.
 #   With max_wait, a pause longer than that fails acquire() at once instead of sleeping.
 
+# At most this many unseen sends (other clients' requests) are modelled after one response.
+MAX_PHANTOMS = 2000
 WINDOW = 60.0
 DEFAULT_SAFETY = 0.9
 MAX_BURST = 10
@@ -187,6 +189,8 @@ class RateBudget:
             now = self._clock()
             self._prune(now)
             unknown = self._limit - min(remaining, self._limit) - len(self._sent)
+            # The header is untrusted: never let it make us track more than a bounded number.
+            unknown = min(unknown, MAX_PHANTOMS)
             if unknown > 0:
                 # Their slots free one by one from `free_in` on, the last a full window from now.
                 step = (WINDOW - free_in) / unknown
