@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,13 @@ MAX_VISITORS_PAGE = 1000
 
 # on_wait(delay_seconds, reason, attempt_that_failed, max_attempts)
 WaitCallback = Callable[[float, str, int, int], None]
+
+
+def _random() -> float:
+    """random.random(), importing `random` only when a retry needs jitter (not at every start)."""
+    import random
+
+    return random.random()
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -201,7 +207,7 @@ class ZenovayClient:
         session: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] = _random,
         cache: CacheStore | None = None,
         cache_mode: str = "use",
         ttl_overrides: Mapping[str, float] | None = None,

@@ -1,79 +1,139 @@
-"""Root app: wiring, global options, and the one place where errors become exit codes."""
+"""Root app: wiring, global options, and the one place where errors become exit codes.
+
+Startup is budgeted (see "Performance" in the README): importing this module costs nothing beyond
+`zenovay_cli`, `zenovay --version` answers without importing Typer, and a run of one command turns
+only that command into a Click command. The whole tree is built only when it is shown or searched:
+root help, TAB completion, and a command name Click does not know (its error lists the commands).
+"""
 
 import os
 import sys
-from typing import Annotated
-
-import typer
 
 from zenovay_cli import __version__
-from zenovay_cli.commands import (
-    alert_cmd,
-    auth,
-    cache_cmd,
-    completion_cmd,
-    config_cmd,
-    export_cmd,
-    query,
-    sandbox_cmd,
-)
-from zenovay_cli.commands.common import redact, reset_state, state
 
 HELP = """Zenovay web analytics from the terminal, shell scripts and cron.
 
 Set ZENOVAY_API_KEY (or run `zenovay auth login`), then e.g. `zenovay analytics mysite.com --range 30d`.
 Try it with no account: `zenovay --demo analytics --all`.
 """
+EPILOG = "Exit codes: 0 ok, 1 API/network failure, 2 usage, 3 partial failure, 4 auth, 5 not found, 6 rate limit/quota, 130 interrupted."
 
-app = typer.Typer(
-    name="zenovay",
-    help=HELP,
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,  # plain help: literal [env: …] text, and --help never imports rich
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Exit codes: 0 ok, 1 API/network failure, 2 usage, 3 partial failure, 4 auth, 5 not found, 6 rate limit/quota, 130 interrupted.",
-)
+# The top-level commands and groups, in the order the help lists them (Typer puts commands before
+# groups); `_register` knows the module of each.
+# A name missing here still works (the whole tree is built); tests/test_startup_imports.py checks
+# that this list is the tree.
+QUERY_COMMANDS = ("usage", "websites", "analytics", "visitors", "pages", "countries", "tech", "errors")
+COMMANDS = (*QUERY_COMMANDS, "export", "alert", "completion", "auth", "config", "cache", "sandbox")
 
-
-def _version(value: bool) -> None:
-    if value:
-        sys.stdout.write(f"zenovay-cli {__version__}\n")
-        raise typer.Exit(0)
+# The root options (see `root` below): flags, and options that take the next argument as value.
+_ROOT_FLAGS = frozenset(("--demo", "--no-color", "--debug"))
+_ROOT_VALUE_OPTIONS = frozenset(("--profile", "-p", "--api-key", "--base-url"))
 
 
-@app.callback()
-def root(
-    demo: Annotated[bool, typer.Option("--demo", help="Run against a built-in sandbox with synthetic data (no key needed).")] = False,
-    profile: Annotated[str | None, typer.Option("--profile", "-p", help="Config profile [env: ZENOVAY_PROFILE].", show_default=False)] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key (prefer ZENOVAY_API_KEY).", show_default=False)] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL [env: ZENOVAY_BASE_URL].", show_default=False)] = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and request details.")] = False,
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
-) -> None:
-    """Zenovay web analytics from the terminal, shell scripts and cron."""
-    st = state()
-    st.globals.update(
-        {k: v for k, v in dict(profile=profile, api_key=api_key, base_url=base_url, no_color=no_color, debug=debug).items() if v}
+def _register(app, only: str | None = None) -> None:
+    """Add the commands to `app`: all of them, or only the one named `only` (and import no other)."""
+
+    def wanted(*names: str) -> bool:
+        return only is None or only in names
+
+    if wanted(*QUERY_COMMANDS):
+        from zenovay_cli.commands import query
+
+        query.register(app)
+    if wanted("export"):
+        from zenovay_cli.commands import export_cmd
+
+        export_cmd.register(app)
+    if wanted("alert"):
+        from zenovay_cli.commands import alert_cmd
+
+        alert_cmd.register(app)
+    if wanted("auth"):
+        from zenovay_cli.commands import auth
+
+        app.add_typer(auth.app, name="auth")
+    if wanted("config"):
+        from zenovay_cli.commands import config_cmd
+
+        app.add_typer(config_cmd.app, name="config")
+    if wanted("cache"):
+        from zenovay_cli.commands import cache_cmd
+
+        app.add_typer(cache_cmd.app, name="cache")
+    if wanted("sandbox"):
+        from zenovay_cli.commands import sandbox_cmd
+
+        app.add_typer(sandbox_cmd.app, name="sandbox")
+    if wanted("completion"):
+        from zenovay_cli.commands import completion_cmd
+
+        completion_cmd.register(app)
+    if only is not None:  # query.register adds eight commands; keep the one asked for
+        app.registered_commands = [c for c in app.registered_commands if c.name == only]
+
+
+def make_app(only: str | None = None):
+    """The Typer app: the root options and every command, or only the command named `only`."""
+    from typing import Annotated
+
+    import typer
+
+    from zenovay_cli.commands.common import state
+
+    app = typer.Typer(
+        name="zenovay",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,  # plain help: literal [env: …] text, and --help never imports rich
+        context_settings={"help_option_names": ["-h", "--help"]},
+        epilog=EPILOG,
     )
-    if demo:
-        st.globals["demo"] = True
-        st.start_demo()
+
+    def _version(value: bool) -> None:
+        if value:
+            sys.stdout.write(f"zenovay-cli {__version__}\n")
+            raise typer.Exit(0)
+
+    @app.callback()
+    def root(
+        demo: Annotated[bool, typer.Option("--demo", help="Run against a built-in sandbox with synthetic data (no key needed).")] = False,
+        profile: Annotated[str | None, typer.Option("--profile", "-p", help="Config profile [env: ZENOVAY_PROFILE].", show_default=False)] = None,
+        api_key: Annotated[str | None, typer.Option("--api-key", help="API key (prefer ZENOVAY_API_KEY).", show_default=False)] = None,
+        base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL [env: ZENOVAY_BASE_URL].", show_default=False)] = None,
+        no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")] = False,
+        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and request details.")] = False,
+        version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    ) -> None:
+        """Zenovay web analytics from the terminal, shell scripts and cron."""
+        st = state()
+        st.globals.update(
+            {k: v for k, v in dict(profile=profile, api_key=api_key, base_url=base_url, no_color=no_color, debug=debug).items() if v}
+        )
+        if demo:
+            st.globals["demo"] = True
+            st.start_demo()
+
+    _register(app, only)
+    return app
 
 
-query.register(app)
-export_cmd.register(app)
-alert_cmd.register(app)
-app.add_typer(auth.app, name="auth")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(cache_cmd.app, name="cache")
-app.add_typer(sandbox_cmd.app, name="sandbox")
-completion_cmd.register(app)
+_APP = None
+
+
+def __getattr__(name: str):
+    # `zenovay_cli.main.app`, the whole Typer app, is built on first use.
+    global _APP
+    if name == "app":
+        if _APP is None:
+            _APP = make_app()
+        return _APP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _report(exc: BaseException) -> int:
     """Print one error line (plus hint and request id) on stderr and return the exit code."""
+    from zenovay_cli.commands.common import redact, state
     from zenovay_cli.errors import ZenovayError
 
     st = state()
@@ -98,20 +158,85 @@ def _layout_epilogs(command) -> None:
         _layout_epilogs(sub)
 
 
-def build_command():
-    """The Click command tree of the app, with example epilogs laid out."""
-    command = typer.main.get_command(app)
+def build_command(only: str | None = None):
+    """The Click command tree of the app (or of the root and the command `only`), with example
+    epilogs laid out."""
+    import typer
+
+    command = typer.main.get_command(make_app(only))
     _layout_epilogs(command)
     return command
 
 
+def command_to_run(args: list) -> str | None:
+    """The top-level command Click will run for `args`, when that is certain without the tree.
+
+    None (build the whole tree) for root help, completion, anything but the known root options
+    before the command, and a name that is not a command: what Click then prints (the command
+    list, "No such command", suggestions) needs every command.
+    """
+    if "_ZENOVAY_COMPLETE" in os.environ:
+        return None
+    i = 0
+    while i < len(args):
+        arg = str(args[i])
+        if arg in _ROOT_FLAGS:
+            i += 1
+        elif arg in _ROOT_VALUE_OPTIONS:
+            i += 2
+        elif arg.startswith(("--profile=", "--api-key=", "--base-url=")) or (
+            arg.startswith("-p") and not arg.startswith("--")
+        ):
+            i += 1  # a value given in the same argument: --profile=work, -pwork
+        elif arg.startswith("-"):
+            return None  # --help, --version, an unknown option, `--`, `-`: Click decides
+        else:
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _short_lived_gc() -> None:
+    """Garbage collection for a process that runs one command and exits.
+
+    Off while Typer, the command modules and the command tree are imported and built: they make
+    tens of thousands of objects and no garbage, and collections triggered by them only cost time.
+    At exit, everything is frozen first: the interpreter would otherwise walk every object once
+    more (40-50 ms after an HTTP request) for memory the OS frees anyway. Files, the cache and
+    the terminal are written and closed explicitly before that; sys.stdout is flushed as always.
+    """
+    import atexit
+    import gc
+
+    gc.disable()
+    atexit.register(gc.freeze)  # registered first, so it runs after every other exit handler
+
+
 def run(argv: list | None = None) -> None:
     """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args in (["--version"], ["-V"]) and "_ZENOVAY_COMPLETE" not in os.environ:
+        # What the eager --version option prints, without importing Typer for it.
+        sys.stdout.write(f"zenovay-cli {__version__}\n")
+        sys.exit(0)
+
+    console = argv is None  # the console script or `python -m zenovay_cli`: the process ends here
+    if console:
+        _short_lived_gc()
+    import typer
     from typer import _click  # Typer's own copy of Click: its exceptions are what parsing raises
 
+    from zenovay_cli.commands.common import redact, reset_state, state
+
     reset_state()
-    command = build_command()
+    command = build_command(command_to_run(args))
+    if console:
+        import gc
+
+        gc.freeze()  # what the imports and the command tree made lives until the exit
+        gc.enable()  # the command's own garbage is collected: long streams stay flat
     if "_ZENOVAY_COMPLETE" in os.environ:  # a <TAB>: Click answers it inside command.main
+        from zenovay_cli.commands import completion_cmd
+
         completion_cmd.install_completion_classes()
     code = 0
     try:
@@ -130,6 +255,8 @@ def run(argv: list | None = None) -> None:
         code = exc.exit_code
         ctx = getattr(exc, "ctx", None)
         if ctx is not None and ctx.command_path.split()[1:2] == ["alert"]:
+            from zenovay_cli.commands import alert_cmd
+
             code = 3  # monitoring-plugin convention: bad arguments are UNKNOWN
             alert_cmd.report_usage_error(exc.format_message(), list(sys.argv[1:] if argv is None else argv))
     except typer.Exit as exc:

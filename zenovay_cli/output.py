@@ -41,9 +41,31 @@ from zenovay_cli.views import (
 FORMATS = ("table", "json", "ndjson", "csv", "tsv")
 
 _BIDI_AND_SEPARATORS = "\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
-_CONTROL_CSV = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # json.dumps escapes C0 itself
+
+
+class _Pattern:
+    """A regular expression compiled when first used (startup pays for no pattern it does not use).
+
+    Every character the patterns below match is non-printable (str.isprintable() is False for
+    C0/C1 controls, DEL, format characters such as the bidi controls, and U+2028/9), so printable
+    text, nearly all text, is returned as it is without running the expression.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern | None = None
+
+    def sub(self, repl: Any, text: str) -> str:
+        if text.isprintable():
+            return text
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.sub(repl, text)
+
+
+_CONTROL = _Pattern(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_CONTROL_CSV = _Pattern(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_JSON_UNSAFE = _Pattern(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")  # json.dumps escapes C0 itself
 _RATE_WORDS = ("rate", "percent", "score", "ratio", "share")
 
 _NO_PAGE = object()
