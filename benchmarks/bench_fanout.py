@@ -3,7 +3,7 @@
 (a) Latency-bound: 40 websites, 100 ms sandbox latency, no effective rate limit. `analytics --all
     --json --no-cache` against a plain sequential loop (requests: /websites, then each website's
     analytics, one after another), interleaved. Goal: >= 6x faster. `--try N ...` also times the
-    command with other numbers of requests in flight (ALL_CONCURRENCY patched in-process).
+    command with other numbers of requests in flight (its --concurrency option).
 (b) Rate-bound: the sandbox's per-minute limit on (--rate-limit): wall time against
     requests / rate, and the responses 429 the sandbox sent. Goal: within 25 %, at most two 429s.
 
@@ -57,15 +57,6 @@ for site in websites:
 json.dump({"time_range": "7d", "websites": rows}, sys.stdout)
 """
 
-# `zenovay ...` with another number of requests in flight (for --try only).
-PATCHED = r"""
-import sys
-import zenovay_cli.commands.query as query
-query.ALL_CONCURRENCY = int(sys.argv[1])
-sys.argv[:2] = ["zenovay"]
-from zenovay_cli.main import run
-run()
-"""
 
 
 def timed(argv: list[str], env: dict, websites: int) -> float:
@@ -81,18 +72,18 @@ def timed(argv: list[str], env: dict, websites: int) -> float:
 
 
 def part_a(args, exe: str, rows: list) -> None:
-    from zenovay_cli.commands.query import ALL_CONCURRENCY
+    from zenovay_cli.fanout import DEFAULT_CONCURRENCY as ALL_CONCURRENCY
 
     command = ["analytics", "--all", "--json", "--no-cache"]
     print(f"(a) {args.websites} websites, {args.latency * 1000:.0f} ms latency, rate limit "
-          f"100000/min (no pacing); ALL_CONCURRENCY = {ALL_CONCURRENCY}; median of {args.repeats}")
+          f"100000/min (no pacing); --concurrency {ALL_CONCURRENCY} (the default); median of {args.repeats}")
     with Sandbox("--websites", str(args.websites), "--latency", str(args.latency),
                  "--rate-limit", "100000") as sb, scratch_dir() as tmp:
         env = sb.env(Path(tmp) / "home", bytecode_env(tmp, compiled=not args.no_bytecode))
         cases = {"sequential loop (requests)": [sys.executable, "-c", SEQUENTIAL_LOOP],
                  "zenovay analytics --all": [exe, *command]}
         for n in args.try_concurrency or []:
-            cases[f"  same, {n} in flight"] = [sys.executable, "-c", PATCHED, str(n), *command]
+            cases[f"  same, {n} in flight"] = [exe, *command, "--concurrency", str(n)]
         times: dict[str, list[float]] = {name: [] for name in cases}
         requests: dict[str, int] = {}
         for argv in cases.values():  # warm-up, not counted

@@ -146,7 +146,7 @@ def _fetch(websites, all_, rules, range_value):
     from zenovay_cli import alert as logic
     from zenovay_cli.commands.common import normalise_domain
     from zenovay_cli.errors import NotFoundError, UsageError
-    from zenovay_cli.fanout import run_all
+    from zenovay_cli.fanout import DEFAULT_CONCURRENCY, run_all
     from zenovay_cli.ratelimit import RateBudget
 
     st = state()
@@ -176,7 +176,7 @@ def _fetch(websites, all_, rules, range_value):
         if all_:
             chosen = sites
         chosen = list({str(w.get("id")): w for w in chosen}.values())
-        outcomes = run_all(chosen, lambda w: client.get_analytics(str(w.get("id")), range_value), concurrency=4)
+        outcomes = run_all(chosen, lambda w: client.get_analytics(str(w.get("id")), range_value), concurrency=DEFAULT_CONCURRENCY)
     finally:
         client.close()
     results = {}

@@ -7,11 +7,7 @@ from typing import Annotated
 import typer
 
 from zenovay_cli.commands.common import Range, request_options, state, website_list
-
-# Eight websites at a time: with two to four requests per website that keeps 8 requests in flight,
-# enough to make a 40-website run over a 100 ms link 6-7x faster than one request after another,
-# while the shared rate budget (not this number) keeps any run under the per-minute limit.
-DEFAULT_CONCURRENCY = 8
+from zenovay_cli.fanout import DEFAULT_CONCURRENCY
 
 EPILOG = (
     "Examples: zenovay export --out /var/lib/zenovay  ·  "

@@ -16,11 +16,11 @@ from zenovay_cli.commands.common import (
     state,
     website_list,
 )
+from zenovay_cli.fanout import DEFAULT_CONCURRENCY
 
 # Requests in flight for `analytics --all` (one request per website). Eight, as `export` uses by
 # default: it overlaps round trips eightfold while staying polite (a browser opens six connections
 # to one host). The shared RateBudget, not this number, keeps a run under the per-minute limit.
-ALL_CONCURRENCY = 8
 
 
 def register(app: typer.Typer) -> None:
@@ -64,18 +64,21 @@ def analytics(
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="One row per website, for every website the key can see.")
     ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", min=1, max=32, help="With --all: websites fetched at once (all share one rate budget).")
+    ] = DEFAULT_CONCURRENCY,
 ) -> None:
     """Show visitors, page views and unique visitors with the daily trend."""
     st = state()
     if all_:
         if website is not None:
             st.out.warn("--all given: ignoring the website argument")
-        st.out.emit("analytics_all", analytics_all(range_.value), st.fmt)
+        st.out.emit("analytics_all", analytics_all(range_.value, concurrency), st.fmt)
         return
     st.out.emit("analytics", st.client().get_analytics(resolve_website(website), range_.value), st.fmt)
 
 
-def analytics_all(range_value: str) -> dict:
+def analytics_all(range_value: str, concurrency: int) -> dict:
     """Every website's summary, fetched in parallel within one shared rate budget."""
     from zenovay_cli.errors import PartialFailure, ZenovayError
     from zenovay_cli.fanout import run_all
@@ -88,7 +91,7 @@ def analytics_all(range_value: str) -> dict:
     outcomes = run_all(
         sites,
         lambda w: client.get_analytics(str(w.get("id")), range_value),
-        concurrency=ALL_CONCURRENCY,
+        concurrency=concurrency,
     )
     rows, failures = [], []
     for o in outcomes:
