@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,24 +130,12 @@ def _toml_key(key: str) -> str:
 
 def save_config(data: Mapping[str, Any], path: Path | None = None) -> Path:
     """Write the config atomically with mode 0600 in a 0700 folder (it may hold API keys)."""
+    from zenovay_cli.fsutil import write_private
+
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump_toml(data))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    os.chmod(path.parent, 0o700)  # an existing folder may be looser
+    return write_private(path, dump_toml(data).encode("utf-8"))
 
 
 def check_profile_name(name: str) -> str:

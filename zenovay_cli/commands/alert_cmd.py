@@ -144,8 +144,8 @@ def _fetch(websites, all_, rules, range_value):
     """Fetch each website's analytics in parallel; failures (an unknown website too) stay per
     website, so one stale rule cannot hide a real breach on another website."""
     from zenovay_cli import alert as logic
-    from zenovay_cli.commands.common import normalise_domain
-    from zenovay_cli.errors import NotFoundError, UsageError
+    from zenovay_cli.commands.common import find_website, not_found
+    from zenovay_cli.errors import UsageError
     from zenovay_cli.fanout import DEFAULT_CONCURRENCY, run_all
     from zenovay_cli.ratelimit import RateBudget
 
@@ -162,14 +162,9 @@ def _fetch(websites, all_, rules, range_value):
         sites = website_list(client.list_websites())
         chosen, aliases, missing = [], {}, {}
         for name in dict.fromkeys(named):
-            wanted = normalise_domain(name)
-            match = next(
-                (w for w in sites if str(w.get("id")) == name
-                 or normalise_domain(str(w.get("domain", ""))) in (wanted, "www." + wanted)),
-                None,
-            )
+            match = find_website(sites, name)
             if match is None:
-                missing[name] = NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
+                missing[name] = not_found(name, sites)
                 continue
             aliases[name] = str(match.get("domain") or match.get("id"))
             chosen.append(match)

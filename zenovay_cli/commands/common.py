@@ -357,6 +357,25 @@ def website_list(data: Any) -> list:
     return [w for w in items if isinstance(w, dict)] if isinstance(items, list) else []
 
 
+def find_website(sites: list, name: str) -> dict | None:
+    """The website whose id is `name`, or whose domain is `name` (scheme, path, case and a
+    leading www. ignored); None when there is none."""
+    name = name.strip()
+    for w in sites:
+        if str(w.get("id", "")) == name:
+            return w
+    wanted = normalise_domain(name)
+    for w in sites:
+        domain = w.get("domain")
+        if isinstance(domain, str) and normalise_domain(domain) in (wanted, "www." + wanted):
+            return w
+    return None
+
+
+def not_found(name: str, sites: list) -> NotFoundError:
+    return NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
+
+
 def resolve_website(value: str | None) -> str:
     """A website id from an id or a domain (or the profile's default website)."""
     st = state()
@@ -371,17 +390,11 @@ def resolve_website(value: str | None) -> str:
     if _UUID_RE.match(value):
         return value
     websites = website_list(st.client().list_websites())
-    wanted = normalise_domain(value)
-    for w in websites:
-        if str(w.get("id", "")) == value:
-            return value
-    for w in websites:
-        domain = w.get("domain")
-        if isinstance(domain, str) and normalise_domain(domain) in (wanted, "www." + wanted):
-            website_id = w.get("id")
-            if isinstance(website_id, str) and website_id:
-                return website_id
-    raise NotFoundError(f"no website {value!r} among the {len(websites)} your key can see")
+    match = find_website(websites, value)
+    website_id = match.get("id") if match is not None else None
+    if not isinstance(website_id, str) or not website_id:
+        raise not_found(value, websites)
+    return website_id
 
 
 def fail(message: str, hint: str | None = None) -> None:

@@ -216,20 +216,14 @@ def _select(sites: list, wanted: list) -> list:
 
     A website named twice (or listed twice by the API) is exported once.
     """
-    from zenovay_cli.commands.common import normalise_domain
-    from zenovay_cli.errors import NotFoundError
+    from zenovay_cli.commands.common import find_website, not_found
 
     if wanted:
         chosen = []
         for name in dict.fromkeys(wanted):
-            target = normalise_domain(name)
-            match = next((w for w in sites if _site_id(w) == name.strip()), None) or next(
-                (w for w in sites
-                 if normalise_domain(str(w.get("domain") or "")) in (target, "www." + target)),
-                None,
-            )
+            match = find_website(sites, name)
             if match is None:
-                raise NotFoundError(f"no website {name!r} among the {len(sites)} your key can see")
+                raise not_found(name, sites)
             chosen.append(match)
         sites = chosen
     unique: dict = {}
