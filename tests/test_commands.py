@@ -7,17 +7,14 @@ are sent (website by domain or by id, --range, --limit, --offset, --status, pagi
 import csv
 import io
 import json
-import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import responses
 
-from zenovay_cli.client import ZenovayClient
-from zenovay_cli.main import run
+from tests.harness import BASE, envelope, invoker, no_sleeping
 
-BASE = "https://api.example.test/api/external/v1"
 KEY = "zv_unit_commands_SECRET_4f9a2c"
 WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 WID2 = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
@@ -85,8 +82,6 @@ ERRORS = {"error_groups": [
      "last_seen_at": "2026-02-07T14:30:00.000Z", "affected_users_count": 89}]}
 
 
-def envelope(data):
-    return {"success": True, "data": data, "timestamp": "2026-06-13T00:00:00.000Z"}
 
 
 HEADERS = {"x-request-id": "8d3e0a52-0b7e-4c8e-9a57-3f0c6c1f9b11", "X-RateLimit-Limit": "30"}
@@ -94,23 +89,9 @@ HEADERS = {"x-request-id": "8d3e0a52-0b7e-4c8e-9a57-3f0c6c1f9b11", "X-RateLimit-
 # --- harness ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:  # the assertion message when a check fails
-        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
-
-
 @pytest.fixture
 def sleeps(monkeypatch):
-    """No real sleeping anywhere: the client's default sleep and time.sleep only record."""
-    calls: list[float] = []
-    monkeypatch.setitem(ZenovayClient.__init__.__kwdefaults__, "sleep", calls.append)
-    monkeypatch.setattr(time, "sleep", calls.append)
-    return calls
+    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture
@@ -123,16 +104,7 @@ def api(monkeypatch, sleeps):
 
 @pytest.fixture
 def zenovay(capsys):
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exc:
-            run(list(args))
-        out, err = capsys.readouterr()
-        result = Result(exc.value.code, out, err)
-        assert KEY not in out + err, result
-        return result
-
-    return invoke
+    return invoker(capsys, [KEY])
 
 
 def answer(rsps, path, data, **kw):

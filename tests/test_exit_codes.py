@@ -7,7 +7,6 @@ for data.
 
 import _thread
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +15,10 @@ import pytest
 import requests
 import responses
 
-from zenovay_cli.client import ZenovayClient
+from tests.harness import BASE, Result, envelope, error_body, invoker, no_sleeping
 from zenovay_cli.errors import ExitCode
 from zenovay_cli.main import run
 
-BASE = "https://api.example.test/api/external/v1"
 KEY = "zv_unit_exit_SECRET_77c1d0e8"
 WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 WID2 = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
@@ -32,34 +30,13 @@ ANALYTICS = {"website": {"id": WID, "domain": "mywebsite.com"}, "time_range": "7
              "daily_stats": []}
 
 
-def envelope(data):
-    return {"success": True, "data": data, "timestamp": "2026-06-13T00:00:00.000Z"}
 
 
-def error_body(code, message):
-    return {"success": False, "error": {"code": code, "message": message, "timestamp": "2026-06-13T10:30:00.000Z"}}
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
-
-    @property
-    def error_lines(self) -> list:
-        return [line for line in self.err.splitlines() if line.startswith("Error:")]
 
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    calls: list[float] = []
-    monkeypatch.setitem(ZenovayClient.__init__.__kwdefaults__, "sleep", calls.append)
-    monkeypatch.setattr(time, "sleep", calls.append)
-    return calls
+    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture
@@ -72,16 +49,7 @@ def api(monkeypatch, sleeps):
 
 @pytest.fixture
 def zenovay(capsys):
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exc:
-            run(list(args))
-        out, err = capsys.readouterr()
-        result = Result(exc.value.code, out, err)
-        assert KEY not in out + err, result
-        return result
-
-    return invoke
+    return invoker(capsys, [KEY])
 
 
 def fail_with(rsps, path, status, body=None, *, rid=RID, headers=None, **kw):

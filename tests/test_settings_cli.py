@@ -7,18 +7,14 @@ sent; `auth status` names each source; the key never shows up in any output.
 import io
 import json
 import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import responses
 
-from zenovay_cli.client import ZenovayClient
-from zenovay_cli.main import run
+from tests.harness import BASE, envelope, invoker, no_sleeping
 
-BASE = "https://api.example.test/api/external/v1"
 WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 KEY_OPTION = "zv_unit_from_OPTION_9d1f3e77"
 KEY_ENV = "zv_unit_from_ENV_5b8c0a21"
@@ -31,26 +27,11 @@ ANALYTICS = {"website": {"id": WID, "domain": "mywebsite.com"}, "time_range": "7
              "daily_stats": []}
 
 
-def envelope(data):
-    return {"success": True, "data": data, "timestamp": "2026-06-13T00:00:00.000Z"}
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    calls: list[float] = []
-    monkeypatch.setitem(ZenovayClient.__init__.__kwdefaults__, "sleep", calls.append)
-    monkeypatch.setattr(time, "sleep", calls.append)
-    return calls
+    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture
@@ -76,17 +57,7 @@ def env(monkeypatch):
 
 @pytest.fixture
 def zenovay(capsys):
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exc:
-            run(list(args))
-        out, err = capsys.readouterr()
-        result = Result(exc.value.code, out, err)
-        for secret in SECRETS:
-            assert secret not in out + err, result
-        return result
-
-    return invoke
+    return invoker(capsys, SECRETS)
 
 
 def config_file() -> Path:

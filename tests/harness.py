@@ -1,0 +1,57 @@
+"""Running `zenovay` in-process for the unit tests: API envelopes, the result of a run, no sleeping."""
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from zenovay_cli.client import ZenovayClient
+from zenovay_cli.main import run
+
+BASE = "https://api.example.test/api/external/v1"
+
+
+def envelope(data):
+    return {"success": True, "data": data, "timestamp": "2026-06-13T00:00:00.000Z"}
+
+
+def error_body(code, message="boom"):
+    return {"success": False, "error": {"code": code, "message": message, "timestamp": "2026-06-13T10:30:00.000Z"}}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def __str__(self) -> str:  # the assertion message when a check fails
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+    @property
+    def error_lines(self) -> list:
+        return [line for line in self.err.splitlines() if line.startswith("Error:")]
+
+
+def no_sleeping(monkeypatch) -> list:
+    """No real sleeping anywhere: the client's default sleep and time.sleep only record."""
+    calls: list[float] = []
+    monkeypatch.setitem(ZenovayClient.__init__.__kwdefaults__, "sleep", calls.append)
+    monkeypatch.setattr(time, "sleep", calls.append)
+    return calls
+
+
+def invoker(capsys, secrets):
+    """A function running `zenovay ARGS...` in-process; it fails the test if a secret is printed."""
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            run(list(args))
+        out, err = capsys.readouterr()
+        result = Result(exc.value.code, out, err)
+        for secret in secrets:
+            assert secret not in out + err, result
+        return result
+
+    return invoke
