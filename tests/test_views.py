@@ -324,3 +324,18 @@ def test_any_json_gives_rectangular_views_and_flat_records(kind, data):
     for record in records_for(kind, data):
         assert all(isinstance(k, str) for k in record)
         assert all(isinstance(v, SCALARS) for v in record.values())
+
+
+def test_analytics_daily_table_does_not_repeat_the_websites_own_id():
+    data = {
+        "website": {"id": "w1", "domain": "a.com"},
+        "daily_stats": [
+            {"date": "2026-06-06", "website_id": "w1", "total_visitors": 3},
+            {"date": "2026-06-07", "website_id": "other", "total_visitors": 4},
+        ],
+    }
+    daily = next(v for v in views_for("analytics", data) if v.title == "Daily")
+    assert "website_id" in daily.columns  # the row naming another website keeps it
+    cells = [dict(zip(daily.columns, row)) for row in daily.rows]
+    assert cells[0].get("website_id") in (None, "") and cells[1]["website_id"] == "other"
+    assert data["daily_stats"][0]["website_id"] == "w1", "the API's data itself is not changed"

@@ -263,7 +263,26 @@ _ANALYTICS_TABLES = {
 def _analytics_views(data: Any) -> list[View]:
     if not isinstance(data, dict):
         return _generic(data, "Analytics")
-    return _dict_views("Summary", data, _SUMMARY_ORDER, _ANALYTICS_TABLES)
+    return _dict_views("Summary", _without_own_website_id(data), _SUMMARY_ORDER, _ANALYTICS_TABLES)
+
+
+def _without_own_website_id(data: dict) -> dict:
+    """Daily rows repeat the website's own id in every row; the table shows it once, in the summary.
+    A row naming another website keeps its id (the API's data is shown, not second-guessed)."""
+    website = data.get("website")
+    own = website.get("id") if isinstance(website, dict) else None
+    if own is None:
+        return data
+    trimmed = dict(data)
+    for key in _DAILY_KEYS:
+        rows = data.get(key)
+        if isinstance(rows, list):
+            trimmed[key] = [
+                {k: v for k, v in row.items() if not (k == "website_id" and v == own)}
+                if isinstance(row, dict) else row
+                for row in rows
+            ]
+    return trimmed
 
 
 def _analytics_items(data: Any) -> tuple[list | None, dict]:
