@@ -17,3 +17,11 @@ def isolated_dirs(tmp_path, monkeypatch):
         monkeypatch.setenv(var, str(path))
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """No real sleeping in the in-process command tests; the list records what would have been slept."""
+    from tests.harness import no_sleeping
+
+    return no_sleeping(monkeypatch)

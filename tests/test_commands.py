@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from tests.harness import BASE, envelope, invoker, no_sleeping
+from tests.harness import BASE, envelope, invoker
 
 KEY = "zv_unit_commands_SECRET_4f9a2c"
 WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
@@ -82,16 +82,9 @@ ERRORS = {"error_groups": [
      "last_seen_at": "2026-02-07T14:30:00.000Z", "affected_users_count": 89}]}
 
 
-
-
 HEADERS = {"x-request-id": "8d3e0a52-0b7e-4c8e-9a57-3f0c6c1f9b11", "X-RateLimit-Limit": "30"}
 
 # --- harness ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture

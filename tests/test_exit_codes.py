@@ -15,7 +15,7 @@ import pytest
 import requests
 import responses
 
-from tests.harness import BASE, Result, envelope, error_body, invoker, no_sleeping
+from tests.harness import BASE, Result, envelope, error_body, invoker
 from zenovay_cli.errors import ExitCode
 from zenovay_cli.main import run
 
@@ -28,15 +28,6 @@ SITES = {"websites": [{"id": WID, "domain": "mywebsite.com", "name": "My Website
 ANALYTICS = {"website": {"id": WID, "domain": "mywebsite.com"}, "time_range": "7d",
              "summary": {"total_visitors": 1247, "total_page_views": 3891, "unique_visitors": 982},
              "daily_stats": []}
-
-
-
-
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 
-from tests.harness import BASE, envelope, invoker, no_sleeping
+from tests.harness import BASE, envelope, invoker
 
 WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 KEY_OPTION = "zv_unit_from_OPTION_9d1f3e77"
@@ -25,13 +25,6 @@ SITES = {"websites": [{"id": WID, "domain": "mywebsite.com", "name": "My Website
 ANALYTICS = {"website": {"id": WID, "domain": "mywebsite.com"}, "time_range": "7d",
              "summary": {"total_visitors": 1247, "total_page_views": 3891, "unique_visitors": 982},
              "daily_stats": []}
-
-
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    return no_sleeping(monkeypatch)
 
 
 @pytest.fixture

@@ -11,12 +11,6 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Ten websites at a time, for every command that fans out (analytics --all, export, alert --all).
-# The shared RateBudget, not this number, keeps a run under the per-minute limit, so this only
-# matters when the API is fast to allow: then ten in flight (what a browser opens to one host, and
-# what one requests connection pool holds) make a 40-website run over a 100 ms link >= 6x faster
-# than one request after another, where eight measured 5.4x for analytics --all.
-DEFAULT_CONCURRENCY = 10
 # How often the waiting main thread wakes up, so Ctrl-C is seen even where a blocking get() is not
 # interruptible.
 _POLL = 0.2
@@ -37,7 +31,7 @@ def run_all(
     items: Iterable[T],
     task: Callable[[T], R],
     *,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int,
     on_done: Callable[[Outcome[T]], None] | None = None,
 ) -> list[Outcome[T]]:
     """Call task(item) for every item, at most `concurrency` at once; outcomes in input order.

@@ -5,7 +5,13 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import Range, request_options, state, website_list
+from zenovay_cli.commands.common import (
+    DEFAULT_CONCURRENCY,
+    Range,
+    request_options,
+    state,
+    website_list,
+)
 
 EPILOG = (
     "Examples: zenovay alert mysite.com --warn 'visitors<200' --crit 'visitors<100'  ·  "
@@ -146,7 +152,7 @@ def _fetch(websites, all_, rules, range_value):
     from zenovay_cli import alert as logic
     from zenovay_cli.commands.common import find_website, not_found
     from zenovay_cli.errors import UsageError
-    from zenovay_cli.fanout import DEFAULT_CONCURRENCY, run_all
+    from zenovay_cli.fanout import run_all
     from zenovay_cli.ratelimit import RateBudget
 
     st = state()

@@ -6,8 +6,13 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import Range, request_options, state, website_list
-from zenovay_cli.fanout import DEFAULT_CONCURRENCY
+from zenovay_cli.commands.common import (
+    DEFAULT_CONCURRENCY,
+    Range,
+    request_options,
+    state,
+    website_list,
+)
 
 EPILOG = (
     "Examples: zenovay export --out /var/lib/zenovay  ·  "

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from zenovay_cli.commands.common import (
+    DEFAULT_CONCURRENCY,
     ErrorStatus,
     LimitOpt,
     Range,
@@ -16,11 +17,6 @@ from zenovay_cli.commands.common import (
     state,
     website_list,
 )
-from zenovay_cli.fanout import DEFAULT_CONCURRENCY
-
-# Requests in flight for `analytics --all` (one request per website). Eight, as `export` uses by
-# default: it overlaps round trips eightfold while staying polite (a browser opens six connections
-# to one host). The shared RateBudget, not this number, keeps a run under the per-minute limit.
 
 
 def register(app: typer.Typer) -> None:
