@@ -1,8 +1,8 @@
-"""The README's command reference, generated from the Click command tree (a developer tool).
+"""The command reference (docs/reference.md), generated from the Click command tree (a developer tool).
 
-    python -m zenovay_cli.docgen                    # print the section
-    python -m zenovay_cli.docgen --write README.md  # rewrite it between the markers
-    python -m zenovay_cli.docgen --check README.md  # exit 1 when the README has drifted
+    python -m zenovay_cli.docgen                             # print the section
+    python -m zenovay_cli.docgen --write docs/reference.md   # rewrite it between the markers
+    python -m zenovay_cli.docgen --check docs/reference.md   # exit 1 when the file has drifted
 
 The text comes from the same help records `--help` prints, so the two cannot disagree. This module
 imports neither typer nor click: it reads the command objects it is given, and only main() builds
@@ -16,7 +16,8 @@ import sys
 
 START = "<!-- reference:start -->"
 END = "<!-- reference:end -->"
-REGENERATE = "python -m zenovay_cli.docgen --write README.md"
+REFERENCE = "docs/reference.md"
+REGENERATE = f"python -m zenovay_cli.docgen --write {REFERENCE}"
 PROG = "zenovay"
 
 # Options that most commands share are described once: (anchor heading, parameter names, intro).
@@ -148,10 +149,10 @@ def reference(command_tree) -> str:
 
 
 def replace_section(readme: str, section: str) -> str:
-    """`readme` with the text between the reference markers replaced by `section`."""
+    """`readme` (the reference file's text) with the text between the reference markers replaced by `section`."""
     start, end = readme.find(START), readme.find(END)
     if start < 0 or end < start:
-        raise ValueError(f"the README has no {START} ... {END} markers")
+        raise ValueError(f"the file has no {START} ... {END} markers")
     return readme[: start + len(START)] + "\n" + section + readme[end:]
 
 
@@ -175,8 +176,8 @@ def main(argv: list | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m zenovay_cli.docgen", description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", metavar="README", help="rewrite the section between the markers")
-    group.add_argument("--check", metavar="README", help="exit 1 if the section differs")
+    group.add_argument("--write", metavar="FILE", help="rewrite the section between the markers")
+    group.add_argument("--check", metavar="FILE", help="exit 1 if the section differs")
     args = parser.parse_args(argv)
     section = build()
     if args.write:
