@@ -1,4 +1,4 @@
-"""Run every benchmark script in this folder and print a Markdown summary (for the README).
+"""Run every benchmark script in this folder and print a Markdown summary (for docs/performance.md).
 
 Each script starts its own sandbox on 127.0.0.1 and prints its numbers as it goes; they are shown
 live. The summary at the end has the machine, a table of every goal with its measured value, and

@@ -1,6 +1,6 @@
 """Root app: wiring, global options, and the one place where errors become exit codes.
 
-Startup is budgeted (see "Performance" in the README): importing this module costs nothing beyond
+Startup is budgeted (see docs/performance.md): importing this module costs nothing beyond
 `zenovay_cli`, `zenovay --version` answers without importing Typer, and a run of one command turns
 only that command into a Click command. The whole tree is built only when it is shown or searched:
 root help, TAB completion, and a command name Click does not know (its error lists the commands).
