@@ -1,4 +1,4 @@
-"""Every test gets its own config, cache and state folders and no ZENOVAY_* settings from outside."""
+"""Every test gets its own config, cache, state and data folders and no ZENOVAY_* settings from outside."""
 
 import os
 
@@ -11,7 +11,8 @@ def isolated_dirs(tmp_path, monkeypatch):
         if name.startswith("ZENOVAY_") or name == "NO_COLOR":
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state"),
+                     ("XDG_DATA_HOME", "data")):
         path = home / sub
         path.mkdir(parents=True)
         monkeypatch.setenv(var, str(path))

@@ -1,0 +1,215 @@
+"""Answers from the history store: sums per bucket, comparisons, the all-sites rollup (pure of I/O
+beyond the read-only connection it is handed)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from zenovay_cli.history import dates as d
+from zenovay_cli.history import store
+
+Days = dict[date, tuple[int | None, int | None, int | None]]  # date -> (visitors, unique, views)
+
+
+@dataclass
+class Sums:
+    days: int = 0  # days of the range held in the store
+    visitors: int = 0
+    unique_visitors: int = 0
+    page_views: int = 0
+
+    def add(self, values: tuple[int | None, int | None, int | None]) -> None:
+        tv, uv, pv = values
+        self.days += 1
+        self.visitors += tv or 0
+        self.unique_visitors += uv or 0
+        self.page_views += pv or 0
+
+
+def load_days(conn: sqlite3.Connection, website_id: str, start: date, end: date) -> Days:
+    return {day: (tv, uv, pv) for day, tv, uv, pv in store.daily_rows(conn, website_id, start, end)}
+
+
+def sums(days: Days, start: date, end: date) -> Sums:
+    out = Sums()
+    day = start
+    while day <= end:
+        if day in days:
+            out.add(days[day])
+        day += timedelta(days=1)
+    return out
+
+
+def change_pct(current: int | None, previous: int | None) -> float | None:
+    """Change in % (one decimal); None when there is nothing to compare with (or it was 0)."""
+    if current is None or not previous:
+        return None
+    return round((current - previous) * 100.0 / previous, 1)
+
+
+def day_mapper(how: str, window: d.Window) -> Callable[[date], date]:
+    """The comparison day of each day of `window` (see dates.compare_window)."""
+    if how == "yoy":
+        return lambda day: d.shift_year(day, -1)
+    offset = timedelta(days=window.days) if how == "previous" else timedelta(weeks=52)
+    return lambda day: day - offset
+
+
+def _figures(s: Sums, span_days: int, prefix: str = "") -> dict[str, Any]:
+    covered = s.days > 0
+    return {
+        f"{prefix}visitors": s.visitors if covered else None,
+        f"{prefix}page_views": s.page_views if covered else None,
+        f"{prefix}unique_visitors": s.unique_visitors if covered else None,
+        # A visitor who came on two days is counted on both: sums of daily uniques over-count.
+        f"{prefix}unique_visitors_approximate": span_days > 1,
+        f"{prefix}days_missing": span_days - s.days,
+    }
+
+
+def _compared(row: dict[str, Any], cur: Sums, prev: Sums, start: date, end: date) -> None:
+    row["compare_start"] = start.isoformat()
+    row["compare_end"] = end.isoformat()
+    row.update(_figures(prev, (end - start).days + 1, "compare_"))
+    covered = prev.days > 0 and cur.days > 0
+    row["visitors_change_pct"] = change_pct(cur.visitors, prev.visitors) if covered else None
+    row["page_views_change_pct"] = change_pct(cur.page_views, prev.page_views) if covered else None
+
+
+def show(
+    conn: sqlite3.Connection,
+    site: store.StoredSite,
+    window: d.Window,
+    by: str = "day",
+    compare: str | None = None,
+) -> dict[str, Any]:
+    """The `history show` document of one website: a row per bucket, totals, the missing days."""
+    cwin = d.compare_window(window, compare) if compare else None
+    start = min(window.start, cwin.start) if cwin else window.start
+    days = load_days(conn, site.website_id, start, window.end)
+    mapper = day_mapper(compare, window) if compare else None
+    periods = []
+    for bucket in d.buckets(window, by):
+        cur = sums(days, bucket.start, bucket.end)
+        row: dict[str, Any] = {
+            "period": bucket.label, "start": bucket.start.isoformat(),
+            "end": bucket.end.isoformat(), "days": bucket.days,
+            **_figures(cur, bucket.days),
+        }
+        if mapper is not None:
+            cs, ce = mapper(bucket.start), mapper(bucket.end)
+            _compared(row, cur, sums(days, cs, ce), cs, ce)
+        periods.append(row)
+    total_cur = sums(days, window.start, window.end)
+    total: dict[str, Any] = {"days": window.days, **_figures(total_cur, window.days)}
+    doc: dict[str, Any] = {
+        "website": {"id": site.website_id, "domain": site.domain, "name": site.name},
+        "from": window.start.isoformat(), "to": window.end.isoformat(), "by": by,
+        "compare": compare,
+    }
+    if cwin is not None:
+        _compared(total, total_cur, sums(days, cwin.start, cwin.end), cwin.start, cwin.end)
+        doc["compare_from"], doc["compare_to"] = cwin.start.isoformat(), cwin.end.isoformat()
+    doc["total"] = total
+    doc["periods"] = periods
+    doc["missing_days"] = [day.isoformat() for day in d.missing_days(window, days)]
+    if cwin is not None:
+        doc["compare_missing_days"] = [day.isoformat() for day in d.missing_days(cwin, days)]
+    return doc
+
+
+def rollup(
+    conn: sqlite3.Connection, window: d.Window, compare: str | None = None
+) -> dict[str, Any]:
+    """Every stored website over `window`: totals, each site's share of all visitors, a totals
+    row, and with `compare` the comparison window's figures and the change."""
+    cwin = d.compare_window(window, compare) if compare else None
+    start = min(window.start, cwin.start) if cwin else window.start
+    rows = []
+    all_cur, all_prev = Sums(), Sums()
+    missing: dict[str, int] = {}
+    for site in store.websites(conn):
+        days = load_days(conn, site.website_id, start, window.end)
+        cur = sums(days, window.start, window.end)
+        row: dict[str, Any] = {
+            "website": {"id": site.website_id, "domain": site.domain, "name": site.name},
+            "removed": site.removed_at is not None,
+            **_figures(cur, window.days),
+        }
+        if cur.days < window.days:
+            missing[site.domain or site.website_id] = window.days - cur.days
+        _accumulate(all_cur, cur)
+        if cwin is not None:
+            prev = sums(days, cwin.start, cwin.end)
+            _compared(row, cur, prev, cwin.start, cwin.end)
+            _accumulate(all_prev, prev)
+        rows.append((row, cur))
+    for row, cur in rows:
+        row["share_pct"] = (
+            round(cur.visitors * 100.0 / all_cur.visitors, 1) if all_cur.visitors else None
+        )
+    total: dict[str, Any] = {
+        "websites": len(rows), "visitors": all_cur.visitors, "page_views": all_cur.page_views,
+        "unique_visitors": all_cur.unique_visitors, "unique_visitors_approximate": True,
+    }
+    doc: dict[str, Any] = {
+        "from": window.start.isoformat(), "to": window.end.isoformat(), "compare": compare,
+    }
+    if cwin is not None:
+        doc["compare_from"], doc["compare_to"] = cwin.start.isoformat(), cwin.end.isoformat()
+        total["compare_visitors"] = all_prev.visitors
+        total["compare_page_views"] = all_prev.page_views
+        total["visitors_change_pct"] = change_pct(all_cur.visitors, all_prev.visitors)
+        total["page_views_change_pct"] = change_pct(all_cur.page_views, all_prev.page_views)
+    doc["total"] = total
+    doc["websites"] = [row for row, _ in rows]
+    doc["missing_days"] = missing
+    return doc
+
+
+def _accumulate(into: Sums, part: Sums) -> None:
+    into.days += part.days
+    into.visitors += part.visitors
+    into.unique_visitors += part.unique_visitors
+    into.page_views += part.page_views
+
+
+def daily_sums(
+    db: str | Path | sqlite3.Connection | None, website_id: str, start: date, end: date
+) -> dict[str, int] | None:
+    """Sums of one website's stored days from `start` to `end` (both included), or None when the
+    store does not hold every one of those days (or there is no store).
+
+    For `analytics --compare` and `report --compare` on 24h and 1y: {"visitors", "page_views",
+    "unique_visitors", "days"}; unique_visitors is a sum of daily figures (approximate).
+    """
+    if isinstance(db, sqlite3.Connection):
+        return _covered_sums(db, website_id, start, end)
+    path = Path(db) if db is not None else store.default_path()
+    try:
+        conn = store.connect_readonly(path)
+    except Exception:  # noqa: BLE001 - no usable store is the same as no days
+        return None
+    try:
+        return _covered_sums(conn, website_id, start, end)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _covered_sums(
+    conn: sqlite3.Connection, website_id: str, start: date, end: date
+) -> dict[str, int] | None:
+    if start > end:
+        return None
+    s = sums(load_days(conn, website_id, start, end), start, end)
+    if s.days != (end - start).days + 1:
+        return None
+    return {"visitors": s.visitors, "page_views": s.page_views,
+            "unique_visitors": s.unique_visitors, "days": s.days}
