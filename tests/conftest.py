@@ -1,8 +1,19 @@
 """Every test gets its own config, cache, state and data folders and no ZENOVAY_* settings from outside."""
 
 import os
+from pathlib import Path
 
 import pytest
+
+E2E_DIR = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/e2e/ is an end-to-end test: mark it `e2e`, so that `-m e2e` selects
+    exactly those and `-m "not e2e"` none of them (a `pytestmark` in a conftest has no effect)."""
+    for item in items:
+        if E2E_DIR in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 
 def zenovay_executable() -> str:
     candidate = Path(sys.executable).with_name("zenovay")

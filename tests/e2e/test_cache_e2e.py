@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 SECOND_KEY = "zv_e2e_second_key_0123456789"
 
 
