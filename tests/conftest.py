@@ -1,6 +1,7 @@
 """Every test gets its own config, cache, state and data folders and no ZENOVAY_* settings from outside."""
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,12 @@ def sleeps(monkeypatch):
     from tests.harness import no_sleeping
 
     return no_sleeping(monkeypatch)
+
+
+@pytest.fixture
+def ctrl_c_deliverable():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt in this process during the test, even when pytest
+    was started with SIGINT ignored (as a shell starts `cmd &`, and some CI runners start jobs)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

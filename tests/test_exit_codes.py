@@ -212,6 +212,8 @@ def test_every_row_of_the_exit_code_table_has_a_scenario():
 @pytest.fixture
 def scenario_result(request, api, zenovay, monkeypatch):
     def play(scenario: Scenario, *extra: str) -> Result:
+        if scenario.code == 130:
+            request.getfixturevalue("ctrl_c_deliverable")
         for name, value in scenario.env.items():
             monkeypatch.setenv(name, value)
         scenario.setup(api, monkeypatch)

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -17,6 +18,12 @@ def zenovay_executable() -> str:
     if not found:
         pytest.fail("the `zenovay` command is not installed: run `pip install .` first")
     return found
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that a test stops with Ctrl-C (SIGINT): a child inherits an ignored
+    SIGINT from a pytest started as a shell's background job (`cmd &`), so give it the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class Sandbox:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.conftest import zenovay_executable
+from tests.e2e.conftest import default_sigint, zenovay_executable
 
 SECRET = "receiver-shared-secret"
 HOOK_PATH = "/hooks/T0SECRET/B0SECRET/tokenSECRET"  # a webhook path is a credential: never shown
@@ -411,7 +411,7 @@ def test_watch_repeats_the_check_until_interrupted(sb, site):
     proc = subprocess.Popen(
         [zenovay_executable(), "alert", site["domain"], "--crit", f"visitors<{site['visitors'] + 1}",
          "--watch", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_sigint,
     )
     try:
         rounds = []

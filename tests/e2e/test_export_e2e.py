@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import zenovay_executable
+from tests.e2e.conftest import default_sigint, zenovay_executable
 
 TEMP_PREFIX = ".zenovay-"
 
@@ -92,7 +92,7 @@ def start_export(sb, isolated_dirs):
             [zenovay_executable(), "export", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
             # A shell's background job ignores SIGINT; a cron job or a terminal does not.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=default_sigint,
         )
         started.append(proc)
         return proc
