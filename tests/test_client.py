@@ -205,11 +205,64 @@ def test_redirect_to_another_origin_is_not_followed_with_the_key(client):
     assert len(responses.calls) == 1
 
 
+@pytest.mark.parametrize("target", [
+    "http://api.example.test/api/external/v1/usage",  # same host, plain http: the key in clear
+    "https://api.example.test:8443/api/external/v1/usage",  # same host, another port
+    "http://api.example.test:443/api/external/v1/usage",  # the same port number, another scheme
+    "https://API.example.test.evil.example/api/external/v1/usage",
+], ids=["scheme", "port", "scheme-same-port", "host-suffix"])
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_to_another_scheme_port_or_host_is_refused_after_one_request(client, target, status):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{BASE}/usage", status=status, headers={"Location": target})
+        rsps.get(target, json=envelope({"stolen": True}))
+        with pytest.raises(InvalidResponseError) as info:
+            client.get_usage()
+        assert [call.request.url for call in rsps.calls] == [f"{BASE}/usage"]
+    assert "redirected to another origin" in info.value.message
+    assert info.value.exit_code == ExitCode.API_FAILURE
+    assert client.requests_sent == 1
+
+
 @responses.activate
 def test_same_origin_redirect_is_followed(client):
     responses.get(f"{BASE}/usage", status=301, headers={"Location": "/api/external/v1/usage2"})
     responses.get("https://api.example.test/api/external/v1/usage2", json=envelope({"ok": 2}))
     assert client.get_usage() == {"ok": 2}
+    assert responses.calls[1].request.headers["X-API-Key"] == KEY
+
+
+@responses.activate
+def test_an_explicit_default_port_is_the_same_origin(client):
+    responses.get(f"{BASE}/usage", status=307,
+                  headers={"Location": "https://api.example.test:443/api/external/v1/usage2"})
+    responses.get("https://api.example.test:443/api/external/v1/usage2", json=envelope({"ok": 3}))
+    assert client.get_usage() == {"ok": 3}
+
+
+def redirect_chain(length: int) -> None:
+    """/usage -> /r1 -> ... -> /r{length} (same origin), which answers 200."""
+    hops = [f"{BASE}/usage"] + [f"{BASE}/r{i}" for i in range(1, length + 1)]
+    for here, there in zip(hops, hops[1:]):
+        responses.get(here, status=302, headers={"Location": there})
+    responses.get(hops[-1], json=envelope({"hops": length}))
+
+
+@responses.activate
+def test_four_redirects_are_followed(client):
+    redirect_chain(4)
+    assert client.get_usage() == {"hops": 4}
+    assert len(responses.calls) == 5
+
+
+@responses.activate
+def test_a_fifth_redirect_is_refused_without_following_it(client):
+    responses.assert_all_requests_are_fired = False
+    redirect_chain(5)
+    with pytest.raises(InvalidResponseError) as info:
+        client.get_usage()
+    assert info.value.message == "too many redirects from the API"
+    assert [c.request.url for c in responses.calls] == [f"{BASE}/usage"] + [f"{BASE}/r{i}" for i in range(1, 5)]
 
 
 def test_plain_http_to_a_remote_host_is_refused():

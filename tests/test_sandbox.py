@@ -517,8 +517,20 @@ def test_faults_can_be_injected_over_http(server):
     assert call(server, "/websites").status_code == 503
 
 
+def test_a_location_fault_redirects_the_next_request(server):
+    server.add_faults([{"status": 307, "location": "http://127.0.0.1:9/elsewhere", "path": "/usage"}])
+    assert call(server, "/websites").status_code == 200
+    redirected = requests.get(server.base_url + "/usage", headers={"X-API-Key": DEMO_API_KEY},
+                              allow_redirects=False, timeout=10)
+    assert redirected.status_code == 307
+    assert redirected.headers["Location"] == "http://127.0.0.1:9/elsewhere"
+    assert call(server, "/usage").status_code == 200
+
+
 @pytest.mark.parametrize("fault", [{"status": 200}, {"count": 0, "status": 500}, {"statu": 500},
-                                   {"delay": -1}, {"close": True, "status": 500}, {}])
+                                   {"delay": -1}, {"close": True, "status": 500}, {},
+                                   {"status": 302}, {"status": 500, "location": "http://x/"},
+                                   {"location": "http://x/"}, {"status": 302, "location": ""}])
 def test_malformed_faults_are_rejected_and_none_is_queued(server, fault):
     response = control(server, "faults", {"faults": [{"status": 500}, fault]})
     assert response.status_code == 400

@@ -282,7 +282,9 @@ class SandboxServer:
                 with self._lock:
                     self._stats.dropped += 1
                 return Response(0, close=True)
-            if fault.status is not None:
+            if fault.location is not None:
+                response = Response(fault.status, b"", headers={"Location": fault.location})
+            elif fault.status is not None:
                 response = self._fault_response(fault, key)
         if response is None:
             response = self._api(method, api_path, parse_qs(split.query, keep_blank_values=True),

@@ -56,7 +56,9 @@ class Accounts:
         self._usage.clear()
 
 
-_FAULT_FIELDS = {"status", "code", "message", "retry_after", "delay", "html", "close", "count", "path"}
+_FAULT_FIELDS = {"status", "code", "message", "retry_after", "delay", "html", "close", "count", "path",
+                 "location"}
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 class FaultSpecError(ValueError):
@@ -80,6 +82,7 @@ class Fault:
     close: bool = False
     count: int = 1
     path: str = ""
+    location: str | None = None  # with a 3xx status: a redirect to this URL
 
     @classmethod
     def from_dict(cls, spec: Any) -> Fault:
@@ -91,9 +94,20 @@ class Fault:
             raise FaultSpecError(f"unknown fault field(s): {', '.join(map(str, unknown))}")
         fault = cls()
         status = spec.get("status")
+        location = spec.get("location")
+        if location is not None:
+            if not isinstance(location, str) or not location:
+                raise FaultSpecError("fault location must be a URL string")
+            if status not in REDIRECT_STATUSES:
+                raise FaultSpecError("a location fault needs a redirect status (301, 302, 303, 307 "
+                                     "or 308)")
+            fault.location = location
         if status is not None:
-            if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
-                raise FaultSpecError("fault status must be an integer HTTP error status (400-599)")
+            if not isinstance(status, int) or isinstance(status, bool) or not (
+                400 <= status <= 599 or (location is not None and status in REDIRECT_STATUSES)
+            ):
+                raise FaultSpecError("fault status must be an integer HTTP error status (400-599), "
+                                     "or a redirect status with a location")
             fault.status = status
         for name in ("code", "message"):
             value = spec.get(name)
@@ -135,7 +149,7 @@ class Fault:
         return {
             "status": self.status, "code": self.code, "message": self.message,
             "retry_after": self.retry_after, "delay": self.delay, "html": self.html,
-            "close": self.close, "count": self.count, "path": self.path,
+            "close": self.close, "count": self.count, "path": self.path, "location": self.location,
         }
 
 
