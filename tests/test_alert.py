@@ -14,12 +14,10 @@ import pytest
 from zenovay_cli.alert import (
     Rule,
     Status,
-    build_payload,
     evaluate,
     evaluation_to_json,
     format_plugin_output,
     format_unknown,
-    is_slack_webhook,
     load_rules_file,
     load_state,
     metrics_from_analytics,
@@ -27,11 +25,10 @@ from zenovay_cli.alert import (
     perf_range,
     revert_undelivered,
     save_state,
-    sign,
     transitions,
-    webhook_target,
 )
 from zenovay_cli.errors import UsageError
+from zenovay_cli.notify import build_payload, is_slack_webhook, sign, webhook_target
 
 NOW = datetime(2026, 6, 13, 12, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)

@@ -111,3 +111,15 @@ def test_building_the_cli_imports_neither_requests_nor_rich():
     loaded = _imported_after("import zenovay_cli.main")
     assert "zenovay_cli.main" in loaded
     assert not {"requests", "rich"} & {m.split(".")[0] for m in loaded}
+
+
+def test_alert_package_and_notify_stay_pure_and_notify_knows_nothing_of_alerts():
+    # alert/ is a package (rules, evaluation, output, state); webhook delivery and its wire formats
+    # live in notify, which alert may use but which never imports alert back.
+    alert_modules = [n for n in MODULES if n == "zenovay_cli.alert" or n.startswith("zenovay_cli.alert.")]
+    assert len(alert_modules) >= 5
+    for name in [*alert_modules, "zenovay_cli.notify"]:
+        assert not top_levels(imports_of(name)) & {"typer", "rich", "click", "requests"}, name
+    assert not any(i == "zenovay_cli.alert" or i.startswith("zenovay_cli.alert.")
+                   for i in imports_of("zenovay_cli.notify"))
+    assert "zenovay_cli.retry.decide" in imports_of("zenovay_cli.notify")

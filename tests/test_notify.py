@@ -21,6 +21,9 @@ from zenovay_cli.notify import (
 )
 
 BODY = b'{"event":"firing"}'
+# Backoff comes from retry.decide: equal jitter between half the ceiling and the ceiling. rand() at
+# the top of its range makes the waits the ceilings (1 s, 2 s, 4 s); the jitter has its own test.
+TOP = lambda: 1.0  # noqa: E731
 HEADERS = {"Content-Type": "application/json", "X-Zenovay-Signature": "sha256=abc"}
 
 
@@ -83,7 +86,7 @@ def sleeps():
 
 
 def test_successful_post_sends_body_and_headers(hook, sleeps):
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert result.ok and result.status == 200 and result.attempts == 1
     path, headers, body = hook.requests[0]
     assert path == "/hook/secret-token" and body == BODY
@@ -94,34 +97,49 @@ def test_successful_post_sends_body_and_headers(hook, sleeps):
 
 def test_server_error_is_retried_then_succeeds(hook, sleeps):
     hook.script = [(500, {}, b"oops")]
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert result.ok and result.attempts == 2
     assert len(hook.requests) == 2 and sleeps == [1.0]
 
 
 def test_persistent_server_errors_fail_after_all_attempts(hook, sleeps):
     hook.script = [(503, {}, b"")] * 3
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert not result.ok and result.status == 503 and result.attempts == 3
     assert sleeps == [1.0, 2.0] and "HTTP 503" in result.error
 
 
+def test_backoff_waits_are_jittered_between_half_and_the_whole_ceiling(hook, sleeps):
+    hook.script = [(503, {}, b"")] * 3
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=lambda: 0.0)
+    assert not result.ok and result.attempts == 3 and len(hook.requests) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+def test_a_server_error_a_retry_cannot_fix_is_not_retried(hook, sleeps):
+    # The same policy as API requests (retry.decide): 501 Not Implemented stays 501.
+    hook.script = [(501, {}, b"")]
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
+    assert not result.ok and result.status == 501 and result.attempts == 1
+    assert len(hook.requests) == 1 and sleeps == []
+
+
 def test_rate_limit_waits_for_a_short_retry_after(hook, sleeps):
     hook.script = [(429, {"Retry-After": "3"}, b"")]
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert result.ok and sleeps == [3.0]
 
 
 def test_long_retry_after_is_not_waited_for(hook, sleeps):
     hook.script = [(429, {"Retry-After": "3600"}, b"")]
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert not result.ok and sleeps == [] and len(hook.requests) == 1
     assert "retry after 3600 s" in result.error
 
 
 def test_client_error_is_not_retried_and_shows_the_answer(hook, sleeps):
     hook.script = [(400, {}, b"invalid_payload\x1b[31m")]
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert not result.ok and result.status == 400 and result.attempts == 1
     assert len(hook.requests) == 1 and sleeps == []
     assert result.error == "HTTP 400: invalid_payload [31m"
@@ -129,7 +147,7 @@ def test_client_error_is_not_retried_and_shows_the_answer(hook, sleeps):
 
 def test_redirect_is_not_followed(hook, sleeps):
     hook.script = [(302, {"Location": "http://127.0.0.1:9/elsewhere"}, b"")]
-    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert not result.ok and result.status == 302 and len(hook.requests) == 1
     assert "not followed" in result.error
 
@@ -138,14 +156,14 @@ def test_connection_refused_is_retried_then_reported(sleeps):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = deliver(f"http://127.0.0.1:{port}/x", BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(f"http://127.0.0.1:{port}/x", BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert not result.ok and result.status is None and result.attempts == 3
     assert sleeps == [1.0, 2.0] and "cannot connect" in result.error
 
 
 def test_timeout_is_a_failure_not_an_exception(hook, sleeps):
     hook.script = [(0, {}, b"")]
-    result = deliver(hook.url, BODY, HEADERS, timeout=0.2, attempts=1, sleep=sleeps.append)
+    result = deliver(hook.url, BODY, HEADERS, timeout=0.2, attempts=1, sleep=sleeps.append, rand=TOP)
     assert not result.ok and result.status is None
 
 
@@ -175,7 +193,7 @@ def test_bad_notify_url_is_a_usage_error_without_the_secret_path(url):
 def test_slack_prefixed_url_is_accepted_and_posted_to_without_the_prefix(hook, sleeps):
     url = "slack+" + hook.url
     assert check_url(url) == url
-    result = deliver(url, BODY, HEADERS, sleep=sleeps.append)
+    result = deliver(url, BODY, HEADERS, sleep=sleeps.append, rand=TOP)
     assert result.ok and hook.requests[0][0] == "/hook/secret-token"
     assert "secret-token" not in str(result)
 
@@ -189,7 +207,7 @@ def _events(*sites):
 
 
 def test_send_events_posts_each_event_with_its_payload(hook, sleeps):
-    results = send_events(_events("a.com", "b.com"), [hook.url], secret="k", sleep=sleeps.append)
+    results = send_events(_events("a.com", "b.com"), [hook.url], secret="k", sleep=sleeps.append, rand=TOP)
     assert [r.ok for _, r in results] == [True, True]
     sent = [json.loads(body) for _, _, body in hook.requests]
     assert [d["website"] for d in sent] == ["a.com", "b.com"]
@@ -202,7 +220,7 @@ def test_dead_endpoint_is_not_retried_for_every_event(hook, sleeps):
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
     events = _events("a.com", "b.com")
-    results = send_events(events, [dead, hook.url], sleep=sleeps.append)
+    results = send_events(events, [dead, hook.url], sleep=sleeps.append, rand=TOP)
     assert [r.ok for _, r in results] == [False, True, False, True]
     assert results[2][1].attempts == 0 and "skipped" in results[2][1].error
     assert sleeps == [1.0, 2.0]  # one retry cycle in all

@@ -1,8 +1,13 @@
-"""Delivery of alert notifications: one POST per event and URL, with timeouts and brief retries.
+"""Webhook notifications: the wire formats (Slack's shape, the generic JSON body, the HMAC
+signature) and delivery, one POST per event and URL, with timeouts and brief retries.
+
+It knows nothing about alerts: an event is anything with `fingerprint`, `text` and `to_dict()`
+(`zenovay_cli.alert.Event` is one). Whether a failed POST is retried, and after how long, is
+decided by `zenovay_cli.retry.decide`, the policy API requests use too.
 
 Uses urllib.request rather than requests: a webhook POST needs nothing requests adds, the
 alert path then never pays requests' ~90 ms import, and a hand-written loop gives exact
-control over what is retried (and over redirects, which urllib would otherwise follow by
+control over what is sent (and over redirects, which urllib would otherwise follow by
 turning the POST into a body-less GET). TLS certificates are verified against the system
 trust store (urllib's default), proxies come from the usual *_proxy environment variables.
 
@@ -12,19 +17,121 @@ show `redact_url(url)`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from zenovay_cli.alert import Event, build_payload, webhook_target
 from zenovay_cli.errors import UsageError
 
-# Waits before the 2nd, 3rd, ... attempt. Brief on purpose: a cron job must not hang.
-BACKOFF = (1.0, 2.0, 4.0)
 # A Retry-After longer than this is not waited for: the delivery fails and the next run retries.
+# (Backoff waits come from retry.backoff_delay: 0.5-1 s, 1-2 s, 2-4 s; brief, so cron never hangs.)
 MAX_RETRY_AFTER = 10.0
 _BODY_SNIPPET = 200
+
+
+class Notification(Protocol):
+    """What can be sent: `zenovay_cli.alert.Event` is one."""
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def to_dict(self) -> Mapping[str, Any]: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire formats
+# ---------------------------------------------------------------------------------------------
+
+SIGNATURE_HEADER = "X-Zenovay-Signature"
+TIMESTAMP_HEADER = "X-Zenovay-Timestamp"
+# `slack+https://chat.example.com/hooks/…`: Slack's shape for a Slack-compatible webhook on
+# another host (Mattermost, Rocket.Chat, a relay). The prefix is removed before posting.
+SLACK_PREFIX = "slack+"
+
+
+def webhook_target(url: str) -> str:
+    """The URL to POST to: `url` without a `slack+` prefix."""
+    if url[:len(SLACK_PREFIX)].lower() == SLACK_PREFIX:
+        return url[len(SLACK_PREFIX):]
+    return url
+
+
+def is_slack_webhook(url: str) -> bool:
+    """True for Slack incoming-webhook URLs (https://hooks.slack.com/services/…) and for any
+    URL written with the `slack+` prefix (`slack+https://…`)."""
+    if webhook_target(url) != url:
+        return True
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and (parts.hostname or "") in ("hooks.slack.com", "hooks.slack-gov.com")
+        and parts.path.startswith("/services/")
+    )
+
+
+def _slack_escape(text: str) -> str:
+    # Slack treats <, > and & as markup (links, mentions); its docs ask for these three escapes.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """Signature header value: `sha256=` + hex HMAC-SHA256(secret, f"{timestamp}." + body).
+
+    The receiver recomputes it from the raw body and the X-Zenovay-Timestamp header, compares
+    with hmac.compare_digest, and rejects old timestamps (e.g. > 5 minutes) to stop replays.
+    """
+    if not secret:
+        raise UsageError("the notification secret must not be empty")
+    mac = hmac.new(secret.encode("utf-8"), str(int(timestamp)).encode("ascii") + b"." + body,
+                   hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def build_payload(
+    event: Notification, url: str, *, secret: str | None = None, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The POST body and headers for one event and one URL.
+
+    Slack incoming webhooks get `{"text": …}`; any other URL gets event.to_dict() as JSON.
+    With a secret, adds `X-Zenovay-Timestamp: <unix seconds>` (timestamp, default now) and
+    `X-Zenovay-Signature: sha256=<hex>` (see sign).
+    """
+    from zenovay_cli import __version__
+
+    if is_slack_webhook(url):
+        document: dict[str, Any] = {"text": _slack_escape(event.text)}
+    else:
+        document = dict(event.to_dict())
+    body = json.dumps(document, separators=(",", ":")).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"zenovay-cli/{__version__}",
+    }
+    if secret is not None:
+        if timestamp is None:
+            import time
+
+            timestamp = int(time.time())
+        headers[TIMESTAMP_HEADER] = str(int(timestamp))
+        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp)
+    return body, headers
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -110,12 +217,14 @@ def deliver(
     timeout: float = 10.0,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
 ) -> DeliveryResult:
     """POST body to url; never raises.
 
-    Retried (up to `attempts` tries in all, waiting BACKOFF between them, or the server's
-    Retry-After when it is at most MAX_RETRY_AFTER s): connection errors, timeouts, 5xx and 429.
-    Not retried: 3xx (redirects are not followed), other 4xx, invalid URLs, TLS certificate
+    Whether a failure is retried, and after how long, is `retry.decide`'s answer (up to
+    `attempts` tries in all; backoff with jitter, or the server's Retry-After when it is at most
+    MAX_RETRY_AFTER s): connection errors, timeouts, 500/502/503/504 and 429 are retried. Not
+    retried: 3xx (redirects are not followed), other 4xx and 5xx, invalid URLs, TLS certificate
     failures. `timeout` applies to connecting and to each read.
     """
     import http.client
@@ -123,7 +232,7 @@ def deliver(
     import urllib.error
     import urllib.request
 
-    from zenovay_cli.retry import parse_retry_after
+    from zenovay_cli.retry import decide, parse_retry_after
 
     shown = redact_url(url)
     try:
@@ -132,10 +241,12 @@ def deliver(
         return DeliveryResult(shown, False, None, 0, "not an http(s) URL")
     opener = _build_opener()
     attempts = max(1, attempts)
-    status: int | None = None
-    error = "not attempted"
-    for attempt in range(1, attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
+        status: int | None = None
         retry_after: float | None = None
+        network_error: str | None = None
         request = urllib.request.Request(webhook_target(url), data=body, headers=dict(headers),
                                          method="POST")
         try:
@@ -155,36 +266,29 @@ def deliver(
             if 300 <= exc.code < 400:
                 return DeliveryResult(shown, False, status, attempt,
                                       f"HTTP {exc.code} redirect (not followed); use the final URL")
-            if exc.code != 429 and exc.code < 500:
-                return DeliveryResult(shown, False, status, attempt, error)
             retry_after = parse_retry_after(exc.headers.get("Retry-After"), time.time())
         except urllib.error.URLError as exc:
-            status = None
             reason = exc.reason
-            error = f"cannot connect: {reason}"
             if isinstance(reason, ssl.SSLCertVerificationError):
                 return DeliveryResult(shown, False, None, attempt, f"TLS error: {reason}")
+            error = network_error = f"cannot connect: {reason}"
         except (TimeoutError, http.client.HTTPException, OSError) as exc:
             # Timeouts while reading, a dropped connection, a garbled status line.
-            status = None
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = network_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except ValueError as exc:  # e.g. a header value urllib refuses
             return DeliveryResult(shown, False, None, attempt, f"invalid request: {exc}")
-        if attempt == attempts:
-            break
-        if retry_after is not None:
-            if retry_after > MAX_RETRY_AFTER:
-                return DeliveryResult(shown, False, status, attempt,
-                                      f"{error} (asked to retry after {retry_after:.0f} s)")
-            wait = retry_after
-        else:
-            wait = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
-        sleep(wait)
-    return DeliveryResult(shown, False, status, attempts, error)
+        decision = decide(attempt, attempts - 1, max_wait=MAX_RETRY_AFTER, rand=rand,
+                          status=status, retry_after=retry_after, network_error=network_error)
+        if decision.too_long:
+            return DeliveryResult(shown, False, status, attempt,
+                                  f"{error} (asked to retry after {decision.delay:.0f} s)")
+        if not decision.retry:
+            return DeliveryResult(shown, False, status, attempt, error)
+        sleep(decision.delay)
 
 
 def send_events(
-    events: Sequence[Event],
+    events: Sequence[Notification],
     urls: Iterable[str],
     *,
     secret: str | None = None,
@@ -192,7 +296,8 @@ def send_events(
     timeout: float = 10.0,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
-) -> list[tuple[Event, DeliveryResult]]:
+    rand: Callable[[], float] = random.random,
+) -> list[tuple[Notification, DeliveryResult]]:
     """Deliver every event to every URL; never raises.
 
     After a URL fails without a usable answer (unreachable, timeout, 5xx, 429) its remaining
@@ -212,7 +317,8 @@ def send_events(
                     f"skipped: an earlier notification failed ({earlier.error})")))
                 continue
             body, headers = build_payload(event, url, secret=secret, timestamp=timestamp)
-            result = deliver(url, body, headers, timeout=timeout, attempts=attempts, sleep=sleep)
+            result = deliver(url, body, headers, timeout=timeout, attempts=attempts, sleep=sleep,
+                             rand=rand)
             if not result.ok and (result.status is None or result.status == 429
                                   or result.status >= 500):
                 dead[url] = result
@@ -220,7 +326,7 @@ def send_events(
     return results
 
 
-def undelivered_fingerprints(results: Iterable[tuple[Event, DeliveryResult]]) -> list[str]:
+def undelivered_fingerprints(results: Iterable[tuple[Notification, DeliveryResult]]) -> list[str]:
     """Fingerprints of the events that did not reach every URL (order kept, no duplicates)."""
     failed: dict[str, None] = {}
     for event, result in results:
