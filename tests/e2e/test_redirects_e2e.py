@@ -63,8 +63,9 @@ def test_a_redirect_to_another_server_is_refused_and_that_server_never_sees_the_
     assert len(errors) == 1 and "redirected to another origin" in errors[0], result.stderr
     assert sb.api_key not in result.stderr
     assert bystander.seen == []
+    # Counted on arrival; status counts may still include answers of earlier tests' slow requests.
     stats = sb.stats()
-    assert stats["requests"] == 1 and stats["status_counts"] == {str(status): 1}, stats
+    assert stats["by_path"] == {"/usage": 1} and stats["status_counts"][str(status)] == 1, stats
 
 
 def test_a_redirect_within_the_api_is_followed_with_the_key(cli, sb, bystander):
@@ -75,6 +76,6 @@ def test_a_redirect_within_the_api_is_followed_with_the_key(cli, sb, bystander):
     result = cli("usage", "--json")
     assert result.returncode == 0, result.stderr
     stats = sb.stats()
-    assert stats["by_path"] == {"/usage": 2} and stats["status_counts"] == {"302": 1, "200": 1}, stats
+    assert stats["by_path"] == {"/usage": 2} and stats["status_counts"]["302"] == 1, stats
     assert len(stats["by_key_fingerprint"]) == 1 and sum(stats["by_key_fingerprint"].values()) == 2
     assert bystander.seen == []
