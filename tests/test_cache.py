@@ -277,11 +277,14 @@ def test_crash_between_write_and_rename_leaves_old_entry_intact(store, tmp_path,
     key = key_for()
     store.set(key, {"version": "old"}, 300)
 
-    def crash(src, dst):
+    def crash(*args):
         raise SimulatedCrash
 
     with monkeypatch.context() as m:
         m.setattr(cache_mod.os, "replace", crash)
+        # The writer removes its temporary file on any exception (Ctrl-C too); a process that
+        # dies does not get that far, so that clean-up must not run either.
+        m.setattr(cache_mod.os, "unlink", crash)
         with pytest.raises(SimulatedCrash):
             store.set(key, {"version": "new"}, 300)
 

@@ -422,28 +422,13 @@ class CacheStore:
         payload = json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode("ascii")
         if not self._ensure_dir():
             return False
-        tmp = os.path.join(self.directory, f".{key}.{os.urandom(6).hex()}{_TEMP_SUFFIX}")
+        from zenovay_cli.fsutil import atomic_write
+
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_NOFOLLOW, 0o600)
+            # 0600 whatever the umask; no folder fsync: an entry lost to a power cut is a miss.
+            atomic_write(self._path(key), payload, private=True, sync_dir=False,
+                         temp_name=lambda: f".{key}.{os.urandom(6).hex()}{_TEMP_SUFFIX}")
         except OSError as exc:
-            self._os_problem(exc, "write the cache")
-            return False
-        try:
-            try:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self._path(key))
-        except OSError as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
             self._os_problem(exc, "write the cache")
             return False
         return True

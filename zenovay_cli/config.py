@@ -130,12 +130,13 @@ def _toml_key(key: str) -> str:
 
 def save_config(data: Mapping[str, Any], path: Path | None = None) -> Path:
     """Write the config atomically with mode 0600 in a 0700 folder (it may hold API keys)."""
-    from zenovay_cli.fsutil import write_private
+    from zenovay_cli.fsutil import atomic_write
 
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)  # an existing folder may be looser
-    return write_private(path, dump_toml(data).encode("utf-8"))
+    atomic_write(path, dump_toml(data).encode("utf-8"), private=True)
+    return path
 
 
 def check_profile_name(name: str) -> str:

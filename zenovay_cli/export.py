@@ -437,63 +437,28 @@ def _target(out_real: str, name: str) -> str:
     return path
 
 
-def _fsync_dir(path: str) -> None:
-    # Makes the rename itself durable. Some systems cannot open or fsync a directory; the rename
-    # is still atomic there, only its durability across a power cut is the file system's.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(out_real: str, name: str, data: bytes, *, sync_dir: bool = True) -> str:
-    """Write `data` to out_real/name so the file appears whole or not at all.
+    """Write `data` to out_real/name so the file appears whole or not at all (fsutil.atomic_write).
 
-    Written to a temporary file in the same directory (same file system, so os.replace is an
-    atomic rename), flushed and fsynced, renamed over the old file, then the directory is fsynced.
     The file is created with mode 0666 minus the umask, as a shell redirect would: exports are
     data, not secrets (0644 under the usual umask 022), and an administrator's stricter umask for
-    the cron job is respected. mkstemp's 0600 is deliberately not used.
+    the cron job is respected. The temporary file is named like ours (_TMP_RE), so a later run can
+    clean up after a killed one.
     """
-    final = _target(out_real, name)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    for _ in range(10):
-        tmp = os.path.join(
-            out_real, f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{_TMP_SUFFIX}"
-        )
-        try:
-            fd = os.open(tmp, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    else:  # pragma: no cover - ten random collisions in a row
-        raise FileExistsError(f"cannot create a temporary file in {out_real}")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if sync_dir:
-        _fsync_dir(out_real)
-    return final
+    from zenovay_cli.fsutil import atomic_write
+
+    def temp_name() -> str:
+        return f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}{_TMP_SUFFIX}"
+
+    return atomic_write(_target(out_real, name), data, private=False, sync_dir=sync_dir,
+                        temp_name=temp_name)
 
 
 def sync_directory(out_dir: str | os.PathLike) -> None:
     """Make the renames of earlier writes with sync_dir=False durable (one fsync of the folder)."""
-    _fsync_dir(os.path.realpath(os.fspath(out_dir)))
+    from zenovay_cli.fsutil import fsync_dir
+
+    fsync_dir(os.path.realpath(os.fspath(out_dir)))
 
 
 def _write_error(out_real: str, name: str, exc: OSError) -> ZenovayError:

@@ -258,6 +258,7 @@ def save_state(path: str | os.PathLike[str], state: Mapping[str, Any]) -> None:
     The file is 0600 and a created folder 0700. Raises OSError if it cannot be written (the
     caller reports it as a warning; the check's result stands).
     """
-    from zenovay_cli.fsutil import write_private
+    from zenovay_cli.fsutil import atomic_write
 
-    write_private(path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8") + b"\n")
+    atomic_write(path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8") + b"\n",
+                 private=True, create_dir=True)
