@@ -270,6 +270,45 @@ class SandboxData:
             "daily_stats": rows,
         }
 
+    def site_kind(self, website_id: str) -> str:
+        """The kind of business a website is ("shop", "saas", ...): what its data looks like."""
+        return self._site(website_id).kind
+
+    def site_settings(self, website_id: str) -> dict[str, bool]:
+        return dict(self._site(website_id).settings)
+
+    def day_numbers(self, website_id: str, first: date, last: date) -> list[tuple[date, int, int, int]]:
+        """(date, total_visitors, unique_visitors, page_views) of every date in [first, last];
+        the same numbers the overview's daily rows show for those dates."""
+        site = self._site(website_id)
+        out = []
+        for ordinal in range(first.toordinal(), last.toordinal() + 1):
+            block, index = divmod(ordinal, _BLOCK_DAYS)
+            numbers = _day_block(
+                self.seed, site.id, site.kind, site.daily_base, site.season_phase, block
+            )
+            out.append((date.fromordinal(ordinal), *numbers[index]))
+        return out
+
+    def page_weights(self, website_id: str) -> list[tuple[str, float]]:
+        site = self._site(website_id)
+        return list(zip(site.pages.values, site.pages.weights))
+
+    def visit_profile(self, website_id: str, rng: Any) -> dict[str, str]:
+        """Country, device, OS, browser and page of one visit drawn from `rng`, with the
+        website's own mix (used by replay sessions)."""
+        site = self._site(website_id)
+        code = site.countries.pick(rng)
+        device = site.devices.pick(rng)
+        os_name = _OS_PICK[device].pick(rng)
+        return {
+            "page_url": site.pages.pick(rng),
+            "device_type": device,
+            "browser": _BROWSER_PICK[os_name].pick(rng),
+            "os": os_name,
+            "country_code": code,
+        }
+
     def _totals(self, site: _Site, range_: str) -> tuple[int, int]:
         """(total visitors, total page views) of a range."""
         numbers = [n for _, n in self._days(site, range_)]

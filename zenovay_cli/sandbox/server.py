@@ -5,10 +5,15 @@ authentication -> monthly quota and per-minute limit -> route.
 
 Keys (X-API-Key or Authorization: Bearer): any `zv_...` key has full access and its own counters;
 `zv_revoked...` and keys without the prefix get 401 (not counted), `zv_free...` the flat 403
-API_PAID_PLAN_REQUIRED, `zv_site...` sees only the first website.
+API_PAID_PLAN_REQUIRED, `zv_site...` sees only the first website. A key's plan is the configured
+`tier` (default pro) unless the key names one: `zv_pro_...`, `zv_scale_...`, `zv_enterprise_...`
+(so one sandbox serves Pro and Scale keys side by side; POST /query needs Scale and costs three
+requests of the monthly quota, as documented).
 
 Control endpoints (no key, never counted): GET /__sandbox__/stats; GET, POST {"faults": [...]} and
-DELETE /__sandbox__/faults; POST /__sandbox__/reset; GET and POST {field: value} /__sandbox__/config.
+DELETE /__sandbox__/faults; POST /__sandbox__/reset; GET and POST {field: value} /__sandbox__/config;
+GET and POST {"resolve": [ids], "unresolve": [ids]} /__sandbox__/anomalies (Zenovay resolving an
+anomaly, for alert tests).
 """
 
 from __future__ import annotations
@@ -127,6 +132,14 @@ def _api_key(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def key_tier(key: str, default: str) -> str:
+    """The plan of a key: named in its prefix (zv_scale_...) or else the configured tier."""
+    for tier in ("pro", "scale", "enterprise"):
+        if key.startswith(f"zv_{tier}_"):
+            return tier
+    return default
+
+
 def _month_reset(today: date) -> str:
     first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
     return iso_ms(datetime.combine(first, dtime(0), tzinfo=timezone.utc))
@@ -150,6 +163,7 @@ class SandboxServer:
         self._accounts = Accounts()
         self._faults = FaultQueue()
         self._stats = Stats()
+        self._resolved: dict[str, bool] = {}
         self._data: SandboxData | None = None
         self._data_key: tuple[Any, ...] | None = None
         self._thread: threading.Thread | None = None
@@ -233,6 +247,13 @@ class SandboxServer:
             self._faults.clear()
             self._stats = Stats()
             self._accounts.clear()
+            self._resolved.clear()
+
+    def resolve_anomalies(self, ids: Iterable[str], resolved: bool = True) -> None:
+        """Mark anomalies resolved (or open again), as Zenovay does when a metric recovers."""
+        with self._lock:
+            for anomaly_id in ids:
+                self._resolved[str(anomaly_id)] = resolved
 
     def configure(self, **changes: Any) -> SandboxConfig:
         """Change configuration fields at runtime (JSON-style values, `today` as YYYY-MM-DD)."""
@@ -288,16 +309,16 @@ class SandboxServer:
                 response = self._fault_response(fault, key)
         if response is None:
             response = self._api(method, api_path, parse_qs(split.query, keep_blank_values=True),
-                                 key)
+                                 key, body)
         with self._lock:
             self._stats.record_status(response.status)
         return response
 
-    def _api(self, method: str, path: str, query: dict[str, list[str]], key: str | None):
-        if method != "GET":
-            return failure(405, "METHOD_NOT_ALLOWED",
-                           f"Method {method} is not allowed here; this API is read-only",
-                           {"Allow": "GET"})
+    def _api(self, method: str, path: str, query: dict[str, list[str]], key: str | None,
+             body: bytes = b""):
+        wrong_method = routes.method_problem(path, method)
+        if wrong_method is not None:
+            return wrong_method
         if key is None:
             return failure(401, "UNAUTHORIZED", "API key not found. Send it in the X-API-Key "
                            "header or as 'Authorization: Bearer zv_...'")
@@ -306,34 +327,43 @@ class SandboxServer:
         if key.startswith("zv_revoked"):
             return failure(401, "UNAUTHORIZED", "This API key has been revoked")
         with self._lock:
-            if key.startswith("zv_free") or self.config.tier == "free":
+            tier = key_tier(key, self.config.tier)
+            if key.startswith("zv_free") or tier == "free":
                 return routes.paid_plan_required()
             data = self._dataset()
-            refusal, headers = self._admit(key, data)
+            denied = routes.plan_problem(path, tier)
+            if denied is not None:
+                denied.headers.update(self._usage_headers(key, data))
+                return denied
+            refusal, headers = self._admit(key, data, routes.credits(path))
             usage = self._usage_data(key, data) if path.rstrip("/") == "/usage" else {}
+            resolved = dict(self._resolved)
         if refusal is not None:
             refusal.headers.update(headers)
             return refusal
         scope = data.website_ids[0] if key.startswith("zv_site") else None
-        response = routes.route(data, path, query, scope=scope, usage=lambda: usage)
+        response = routes.route(data, path, query, scope=scope, usage=lambda: usage, tier=tier,
+                                body=body, resolved=resolved)
         response.headers.update(headers)
         return response
 
-    def _limits(self) -> tuple[int, int]:
-        per_minute, per_month = TIER_LIMITS[self.config.tier]
+    def _limits(self, key: str | None = None) -> tuple[int, int]:
+        per_minute, per_month = TIER_LIMITS[key_tier(key or "", self.config.tier)]
         rate = self.config.rate_limit if self.config.rate_limit is not None else per_minute
         quota = self.config.monthly_quota if self.config.monthly_quota is not None else per_month
         return rate, quota
 
-    def _admit(self, key: str, data: SandboxData) -> tuple[Response | None, dict[str, str]]:
-        """Count the request against the key, or refuse it with a 429 (lock held)."""
+    def _admit(self, key: str, data: SandboxData, credits: int = 1
+               ) -> tuple[Response | None, dict[str, str]]:
+        """Count the request (`credits` of the monthly quota) against the key, or refuse it with
+        a 429 (lock held)."""
         cfg = self.config
         usage = self._accounts.get(key)
         now = cfg.clock()
         usage.prune(now)
-        rate, quota = self._limits()
+        rate, quota = self._limits(key)
         refusal = None
-        if cfg.monthly_quota is not None and usage.monthly >= quota:
+        if cfg.monthly_quota is not None and usage.monthly + credits > quota:
             refusal = failure(429, "MONTHLY_LIMIT_EXCEEDED",
                               f"Monthly API limit exceeded ({quota} requests). "
                               f"Resets at {_month_reset(data.today)}")
@@ -343,15 +373,15 @@ class SandboxServer:
                               f"Rate limit exceeded ({rate} requests/minute). "
                               f"Try again in {wait} seconds", {"Retry-After": str(wait)})
         else:
-            usage.monthly += 1
-            usage.total += 1
+            usage.monthly += credits
+            usage.total += credits
             if cfg.rate_limit is not None:
                 usage.window.append(now)
         return refusal, self._usage_headers(key, data)
 
     def _usage_headers(self, key: str, data: SandboxData) -> dict[str, str]:
         usage = self._accounts.get(key)
-        rate, quota = self._limits()
+        rate, quota = self._limits(key)
         headers = {"X-RateLimit-Limit": str(rate)}
         if self.config.rate_limit is not None:  # only then is the remaining count exact
             usage.prune(self.config.clock())
@@ -366,7 +396,7 @@ class SandboxServer:
 
     def _usage_data(self, key: str, data: SandboxData) -> dict[str, Any]:
         usage = self._accounts.get(key)
-        rate, quota = self._limits()
+        rate, quota = self._limits(key)
         site_scoped = key.startswith("zv_site")
         digest = hashlib.sha256(b"api-key-id:" + key.encode("utf-8", "surrogateescape")).digest()
         return {
@@ -384,7 +414,7 @@ class SandboxServer:
                 "total_requests": usage.total,
             },
             "rate_limits": {"requests_per_minute": rate},
-            "subscription": {"tier": self.config.tier},
+            "subscription": {"tier": key_tier(key, self.config.tier)},
         }
 
     def _fault_response(self, fault: Fault, key: str | None) -> Response:
@@ -396,7 +426,7 @@ class SandboxServer:
         elif fault.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
         with self._lock:
-            rate, quota = self._limits()
+            rate, quota = self._limits(key)
             data = self._dataset()
             if key is not None and key.startswith("zv_"):  # a known key: its headers, uncounted
                 headers = {**self._usage_headers(key, data), **headers}
@@ -430,7 +460,7 @@ class SandboxServer:
     def _control(self, method: str, path: str, body: bytes) -> Response:
         allowed = {
             "/stats": ("GET",), "/faults": ("GET", "POST", "DELETE"), "/reset": ("POST",),
-            "/config": ("GET", "POST"),
+            "/config": ("GET", "POST"), "/anomalies": ("GET", "POST"),
         }
         if path not in allowed:
             return failure(404, "NOT_FOUND", f"Unknown control endpoint. Try: {', '.join(allowed)}")
@@ -454,6 +484,17 @@ class SandboxServer:
                     with self._lock:
                         self._faults.clear()
                 return _plain({"ok": True, "pending": self.pending_faults()})
+            if path == "/anomalies":
+                if method == "POST":
+                    if not isinstance(payload, dict) or set(payload) - {"resolve", "unresolve"}:
+                        raise ValueError('expected {"resolve": [ids], "unresolve": [ids]}')
+                    for name, value in (("resolve", True), ("unresolve", False)):
+                        ids = payload.get(name, [])
+                        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                            raise ValueError(f"{name} must be a list of anomaly ids")
+                        self.resolve_anomalies(ids, value)
+                with self._lock:
+                    return _plain({"resolved": dict(self._resolved)})
             if method == "POST":
                 if not isinstance(payload, dict):
                     raise ValueError("expected a JSON object of config fields")
