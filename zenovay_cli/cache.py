@@ -38,6 +38,13 @@ DEFAULT_TTLS: dict[str, float] = {
     "websites": 600.0,
     "errors": 120.0,
     "usage": 0.0,
+    # Endpoints added in 2026 (docs/endpoints.md explains each choice).
+    "anomalies": 300.0,  # scanned every 6 h on Pro, hourly on Scale; resolutions should show soon
+    "insights": 900.0,  # generated with the scans; a quarter of an hour is fresh enough
+    "retention": 3600.0,  # cohorts change once a day at most
+    "revenue": 3600.0,  # LTV cohorts likewise
+    "heatmaps": 600.0,  # all-time counts; ten minutes behind changes nothing
+    "replays": 120.0,  # new sessions arrive all the time, like visitors
 }
 
 # Temp files younger than this may belong to a writer that is still running.
@@ -126,7 +133,15 @@ def _endpoint_kind(path: str) -> str | None:
             return parts[2]
     if head == "errors" and n == 3 and parts[2] == "groups":
         return "errors"
-    return None
+    if head in ("anomalies", "insights", "retention") and n == 2:
+        return head
+    if head == "revenue" and n == 3 and parts[2] == "ltv":
+        return "revenue"
+    if head == "heatmaps" and n == 3 and parts[2] == "pages":
+        return "heatmaps"
+    if head == "replays" and n == 3 and parts[2] == "sessions":
+        return "replays"
+    return None  # /query is a POST and never cached
 
 
 def ttl_for_path(path: str, overrides: dict[str, float] | None = None) -> float:

@@ -31,8 +31,36 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_BASE_URL = "https://api.zenovay.com/api/external/v1"
 USER_AGENT = f"zenovay-cli/{__version__}"
 RANGES = ("24h", "7d", "30d", "90d", "1y")
+ANOMALY_RANGES = ("24h", "7d", "30d", "90d")
 ERROR_STATUSES = ("unresolved", "resolved", "ignored")
+SEVERITIES = ("info", "warning", "critical")
+INSIGHT_TYPES = ("anomaly", "trend", "recommendation", "prediction")
+GRANULARITIES = ("daily", "weekly", "monthly")
+LTV_GRANULARITIES = ("weekly", "monthly")
+COMPARE_TO = ("previous_period", "previous_year")
 MAX_VISITORS_PAGE = 1000
+MAX_AI_PAGE = 200  # anomalies, insights and replay sessions: limit at most 200
+MAX_QUESTION = 500
+
+# The lowest plan each endpoint needs (docs: "Endpoints added in 2026"); every other endpoint
+# works on any paid plan. Heatmaps and replays: the docs do not say, so no plan is named.
+PLAN_FOR_PATH = {"anomalies": "Pro", "insights": "Pro", "retention": "Pro", "revenue": "Pro",
+                 "query": "Scale"}
+
+
+def plan_needed(path: str) -> str | None:
+    """The plan an API path needs beyond "any paid plan", or None."""
+    head = path.strip("/").split("/", 1)[0]
+    return PLAN_FOR_PATH.get(head)
+
+
+def plan_hint(path: str, method: str = "GET") -> str | None:
+    plan = plan_needed(path)
+    if plan is None:
+        return None
+    what = f"{method} /{path.strip('/').split('/', 1)[0]}"
+    return (f"{what} needs the {plan} plan or higher; `zenovay usage` shows this key's plan. "
+            "If the plan is right, check the key's website scope in Zenovay's API key settings.")
 
 # on_wait(delay_seconds, reason, attempt_that_failed, max_attempts)
 WaitCallback = Callable[[float, str, int, int], None]
@@ -65,11 +93,28 @@ def validate_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def check_range(value: str) -> str:
-    if value not in RANGES:
+def check_range(value: str, allowed: tuple[str, ...] = RANGES) -> str:
+    if value not in allowed:
         raise UsageError(
-            f"invalid range {value!r}", hint=f"Use one of: {', '.join(RANGES)}."
+            f"invalid range {value!r}", hint=f"Use one of: {', '.join(allowed)}."
         )
+    return value
+
+
+def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value not in allowed:
+        raise UsageError(f"invalid {name} {value!r}", hint=f"Use one of: {', '.join(allowed)}.")
+    return value
+
+
+def check_int(name: str, value: int | None, low: int, high: int | None = None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+        high is not None and value > high
+    ):
+        span = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise UsageError(f"invalid {name} {value!r}", hint=f"Use an integer {span}.")
     return value
 
 
@@ -272,19 +317,32 @@ class ZenovayClient:
             "Accept": "application/json",
         }
 
-    def _send_once(self, url: str, params: Mapping[str, Any] | None) -> Any:
+    def _send_once(
+        self, url: str, params: Mapping[str, Any] | None, method: str = "GET", body: Any = None
+    ) -> Any:
         """One HTTP exchange; redirects are followed only within the API's own origin."""
         origin = _origin(self.base_url)
+        if _origin(url) != origin:  # never reached by the endpoint methods; a guard for callers
+            raise UsageError(
+                f"refusing to send the API key to {urlsplit(url).hostname}: not the API's origin"
+            )
         for _ in range(5):
             if self.budget is not None:
                 self.budget.acquire()
             self.requests_sent += 1
-            resp = self.session.get(
+            headers = self._headers()
+            kwargs: dict[str, Any] = {}
+            if body is not None:
+                kwargs["data"] = json.dumps(body).encode("utf-8")
+                headers["Content-Type"] = "application/json"
+            resp = self.session.request(
+                method,
                 url,
                 params=params,
-                headers=self._headers(),
+                headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
+                **kwargs,
             )
             if self.budget is not None:
                 self.budget.observe(resp.headers, resp.status_code)
@@ -299,19 +357,32 @@ class ZenovayClient:
                         request_id=resp.headers.get("x-request-id"),
                     )
                 url, params = target, None
+                if resp.status_code in (301, 302, 303) and method != "GET":
+                    method, body = "GET", None  # what browsers and requests do
                 continue
             return resp
         raise InvalidResponseError("too many redirects from the API")
 
-    def request(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET path with the retry policy; returns the unwrapped `data`. Uses the cache if set."""
+    def request(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        ttl_override: float | None = None,
+    ) -> Any:
+        """`method` path with the retry policy; returns the unwrapped `data`. GETs use the cache
+        if set (`ttl_override`: seconds instead of the endpoint's TTL); a POST never does."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
         key = ttl = None
         entry = None
+        if method != "GET":
+            return self._request_network(path, params, method, body)
         if self.cache is not None and self.cache_mode != "off":
             from zenovay_cli.cache import make_key, ttl_for_path
 
-            ttl = ttl_for_path(path, self.ttl_overrides)
+            ttl = ttl_for_path(path, self.ttl_overrides) if ttl_override is None else ttl_override
             if ttl > 0:
                 key = make_key(self.base_url, path, params, self.api_key)
                 entry = self.cache.get(key)
@@ -341,33 +412,42 @@ class ZenovayClient:
             self.cache.set(key, data, ttl, meta={"path": path})
         return data
 
-    def _request_network(self, path: str, params: Mapping[str, Any]) -> Any:
+    def _request_network(
+        self, path: str, params: Mapping[str, Any], method: str = "GET", body: Any = None
+    ) -> Any:
         import requests
 
         url = self.base_url + path
         attempt = 0
+        # A POST is retried only when the API refused it unprocessed (429 RATE_LIMIT_EXCEEDED):
+        # after a 5xx or a timeout it may have run and cost its credits already.
+        retries = self.retries
         while True:
             attempt += 1
             retry_after = None
             try:
-                resp = self._send_once(url, params)
+                resp = self._send_once(url, params, method, body)
             except requests.Timeout:
+                if method != "GET":
+                    retries = 0
                 failure: Exception = NetworkError(
                     f"the API did not answer within {self.timeout:g} s",
                     hint="Try again, or raise --timeout.",
                 )
                 decision = decide(
-                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    attempt, retries, max_wait=self.max_wait, rand=self.rand,
                     network_error=f"timed out after {self.timeout:g} s",
                 )
             except requests.ConnectionError as exc:
+                if method != "GET":
+                    retries = 0
                 host = urlsplit(self.base_url).hostname
                 failure = NetworkError(
                     f"cannot connect to {host}: {type(exc).__name__}",
                     hint="Check your network connection and the base URL (`zenovay auth status`).",
                 )
                 decision = decide(
-                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    attempt, retries, max_wait=self.max_wait, rand=self.rand,
                     network_error="connection failed",
                 )
             except requests.RequestException as exc:
@@ -381,8 +461,12 @@ class ZenovayClient:
                 failure = error_for(
                     resp.status_code, resp.content, resp.headers, retry_after=retry_after
                 )
+                if resp.status_code == 403 and not isinstance(failure, PaidPlanRequiredError):
+                    failure.hint = plan_hint(path, method) or failure.hint
+                if method != "GET" and not isinstance(failure, RateLimitError):
+                    retries = 0
                 decision = decide(
-                    attempt, self.retries, max_wait=self.max_wait, rand=self.rand,
+                    attempt, retries, max_wait=self.max_wait, rand=self.rand,
                     status=resp.status_code, code=getattr(failure, "code", None),
                     retry_after=retry_after,
                 )
@@ -414,7 +498,7 @@ class ZenovayClient:
                 # Every worker sharing the budget waits out a 429, not just this one.
                 self.budget.pause(retry_after)
             if self.on_wait is not None:
-                self.on_wait(decision.delay, decision.reason, attempt, self.retries + 1)
+                self.on_wait(decision.delay, decision.reason, attempt, retries + 1)
             self.sleep(decision.delay)
 
     def _decode(self, resp: Any) -> Any:
@@ -459,20 +543,44 @@ class ZenovayClient:
             {"range": check_range(range), "limit": limit, "offset": offset},
         )
 
-    def iter_visitor_pages(
-        self, website_id: str, range: str = "7d", page_size: int = MAX_VISITORS_PAGE, offset: int = 0
-    ) -> Iterator[dict]:
-        """Yield each page's `data` until `pagination.has_more` is false."""
+    def iter_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        items_key: str | None,
+        page_size: int,
+        offset: int = 0,
+        *,
+        ttl_override: float | None = None,
+    ) -> Iterator[Any]:
+        """Yield each page's `data` of a limit/offset endpoint until `pagination.has_more` is
+        false. `items_key` names the page's list (None: the first list in the page)."""
         while True:
-            page = self.get_visitors(website_id, range, limit=page_size, offset=offset)
+            page = self.request(
+                path, {**(params or {}), "limit": page_size, "offset": offset},
+                ttl_override=ttl_override,
+            )
             yield page
-            items = page.get("visitors") if isinstance(page, dict) else None
-            pagination = page.get("pagination") if isinstance(page, dict) else None
+            if not isinstance(page, dict):
+                return
+            items = page.get(items_key) if items_key else next(
+                (v for v in page.values() if isinstance(v, list)), None
+            )
+            pagination = page.get("pagination")
             has_more = isinstance(pagination, dict) and pagination.get("has_more") is True
             # An empty page that claims more would loop forever: the API's word is not enough.
             if not has_more or not isinstance(items, list) or not items:
                 return
             offset += len(items)
+
+    def iter_visitor_pages(
+        self, website_id: str, range: str = "7d", page_size: int = MAX_VISITORS_PAGE, offset: int = 0
+    ) -> Iterator[dict]:
+        """Yield each page's `data` until `pagination.has_more` is false."""
+        yield from self.iter_pages(
+            f"/analytics/{self._id(website_id)}/visitors", {"range": check_range(range)},
+            "visitors", page_size, offset,
+        )
 
     def iter_visitors(self, website_id: str, range: str = "7d", **kw: Any) -> Iterator[dict]:
         for page in self.iter_visitor_pages(website_id, range, **kw):
@@ -504,3 +612,127 @@ class ZenovayClient:
         return self.request(
             f"/errors/{self._id(website_id)}/groups", {"status": status, "limit": limit}
         )
+
+    # -- endpoints added in 2026 ----------------------------------------------------------------
+
+    @staticmethod
+    def _anomaly_params(
+        range: str | None, severity: str | None, metric: str | None, resolved: bool | None
+    ) -> dict[str, Any]:
+        return {
+            "range": check_range(range, ANOMALY_RANGES) if range is not None else None,
+            "severity": check_choice("severity", severity, SEVERITIES),
+            "metric": metric,
+            "resolved": None if resolved is None else ("true" if resolved else "false"),
+        }
+
+    def get_anomalies(
+        self, website_id: str, range: str | None = None, severity: str | None = None,
+        metric: str | None = None, resolved: bool | None = None, limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict:
+        """GET /anomalies/{id} (Pro and up)."""
+        params = self._anomaly_params(range, severity, metric, resolved)
+        params["limit"] = check_int("limit", limit, 1, MAX_AI_PAGE)
+        params["offset"] = check_int("offset", offset, 0)
+        return self.request(f"/anomalies/{self._id(website_id)}", params)
+
+    def iter_anomaly_pages(
+        self, website_id: str, range: str | None = None, severity: str | None = None,
+        metric: str | None = None, resolved: bool | None = None,
+        page_size: int = MAX_AI_PAGE, offset: int = 0,
+    ) -> Iterator[dict]:
+        params = self._anomaly_params(range, severity, metric, resolved)
+        yield from self.iter_pages(f"/anomalies/{self._id(website_id)}", params, "anomalies",
+                                   check_int("limit", page_size, 1, MAX_AI_PAGE) or MAX_AI_PAGE,
+                                   offset)
+
+    def get_insights(
+        self, website_id: str, range: str | None = None, type: str | None = None,
+        severity: str | None = None, limit: int | None = None, offset: int | None = None,
+    ) -> dict:
+        """GET /insights/{id} (Pro and up)."""
+        return self.request(f"/insights/{self._id(website_id)}", {
+            **self._insight_params(range, type, severity),
+            "limit": check_int("limit", limit, 1, MAX_AI_PAGE),
+            "offset": check_int("offset", offset, 0),
+        })
+
+    @staticmethod
+    def _insight_params(range: str | None, type: str | None, severity: str | None) -> dict:
+        return {
+            "range": check_range(range) if range is not None else None,
+            "type": check_choice("type", type, INSIGHT_TYPES),
+            "severity": check_choice("severity", severity, SEVERITIES),
+        }
+
+    def iter_insight_pages(
+        self, website_id: str, range: str | None = None, type: str | None = None,
+        severity: str | None = None, page_size: int = MAX_AI_PAGE, offset: int = 0,
+    ) -> Iterator[dict]:
+        yield from self.iter_pages(f"/insights/{self._id(website_id)}",
+                                   self._insight_params(range, type, severity), "insights",
+                                   check_int("limit", page_size, 1, MAX_AI_PAGE) or MAX_AI_PAGE,
+                                   offset)
+
+    def get_retention(
+        self, website_id: str, range: str | None = None, granularity: str | None = None,
+        periods: int | None = None,
+    ) -> dict:
+        """GET /retention/{id} (Pro and up): `cohorts` rows."""
+        return self.request(f"/retention/{self._id(website_id)}", {
+            "range": check_range(range) if range is not None else None,
+            "granularity": check_choice("granularity", granularity, GRANULARITIES),
+            "periods": check_int("periods", periods, 1, 12),
+        })
+
+    def get_revenue_ltv(
+        self, website_id: str, range: str | None = None, granularity: str | None = None
+    ) -> dict:
+        """GET /revenue/{id}/ltv (Pro and up): LTV cohorts and summary."""
+        return self.request(f"/revenue/{self._id(website_id)}/ltv", {
+            "range": check_range(range) if range is not None else None,
+            "granularity": check_choice("granularity", granularity, LTV_GRANULARITIES),
+        })
+
+    def get_heatmap_pages(self, website_id: str, limit: int | None = None) -> dict:
+        """GET /heatmaps/{id}/pages: all-time, no paging, limit at most 100."""
+        return self.request(f"/heatmaps/{self._id(website_id)}/pages",
+                            {"limit": check_int("limit", limit, 1, 100)})
+
+    def get_replay_sessions(
+        self, website_id: str, limit: int | None = None, offset: int | None = None
+    ) -> dict:
+        """GET /replays/{id}/sessions: newest first."""
+        return self.request(f"/replays/{self._id(website_id)}/sessions", {
+            "limit": check_int("limit", limit, 1, MAX_AI_PAGE),
+            "offset": check_int("offset", offset, 0),
+        })
+
+    def iter_replay_pages(
+        self, website_id: str, page_size: int = MAX_AI_PAGE, offset: int = 0
+    ) -> Iterator[dict]:
+        yield from self.iter_pages(f"/replays/{self._id(website_id)}/sessions", {}, "sessions",
+                                   check_int("limit", page_size, 1, MAX_AI_PAGE) or MAX_AI_PAGE,
+                                   offset)
+
+    def query(
+        self, website_id: str, question: str, time_range: str | None = None,
+        compare_to: str | None = None,
+    ) -> dict:
+        """POST /query/{id} (Scale and up, three credits): a natural-language question. Never
+        cached; retried only after a 429 that refused it."""
+        if not isinstance(question, str) or not question.strip():
+            raise UsageError("a question is required")
+        if len(question) > MAX_QUESTION:
+            raise UsageError(f"the question is {len(question)} characters long",
+                             hint=f"The API takes at most {MAX_QUESTION}.")
+        context = {
+            "time_range": check_range(time_range, ANOMALY_RANGES) if time_range else None,
+            "compare_to": check_choice("compare_to", compare_to, COMPARE_TO),
+        }
+        body: dict[str, Any] = {"question": question}
+        context = {k: v for k, v in context.items() if v is not None}
+        if context:
+            body["context"] = context
+        return self.request(f"/query/{self._id(website_id)}", method="POST", body=body)

@@ -45,7 +45,8 @@ ENV_NAMES = {
     "stale_ok": "ZENOVAY_STALE_OK",
     "debug": "ZENOVAY_DEBUG",
 }
-CACHE_TTL_KINDS = ("analytics", "visitors", "countries", "technology", "pages", "websites", "errors")
+CACHE_TTL_KINDS = ("analytics", "visitors", "countries", "technology", "pages", "websites", "errors",
+                   "anomalies", "insights", "retention", "revenue", "heatmaps", "replays")
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
