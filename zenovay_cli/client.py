@@ -335,8 +335,10 @@ class ZenovayClient:
             if body is not None:
                 kwargs["data"] = json.dumps(body).encode("utf-8")
                 headers["Content-Type"] = "application/json"
-            resp = self.session.request(
-                method,
+            send = self.session.get if method == "GET" else (
+                lambda *a, **kw: self.session.request(method, *a, **kw)
+            )
+            resp = send(
                 url,
                 params=params,
                 headers=headers,
