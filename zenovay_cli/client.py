@@ -335,11 +335,11 @@ class ZenovayClient:
             if body is not None:
                 kwargs["data"] = json.dumps(body).encode("utf-8")
                 headers["Content-Type"] = "application/json"
-            send = self.session.get if method == "GET" else (
-                lambda *a, **kw: self.session.request(method, *a, **kw)
-            )
+            if method != "GET":
+                kwargs["method"] = method
+            send = self.session.get if method == "GET" else self.session.request
             resp = send(
-                url,
+                url=url,
                 params=params,
                 headers=headers,
                 timeout=self.timeout,
