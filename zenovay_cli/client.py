@@ -80,7 +80,11 @@ def _is_loopback(host: str | None) -> bool:
 def validate_base_url(base_url: str) -> str:
     """The key goes only to an https origin (or plain http on this machine, for the sandbox)."""
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port out of range or not a number: http://127.0.0.1:99999/api
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise UsageError(
             f"invalid base URL {base_url!r}",
             hint="Use a URL like https://api.zenovay.com/api/external/v1.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -21,15 +22,76 @@ APP_NAME = "zenovay"
 DEFAULT_BASE_URL = "https://api.zenovay.com/api/external/v1"
 DEFAULT_PROFILE = "default"
 
-# name -> (type, default). These are the settings a profile may hold.
-PROFILE_KEYS: dict[str, tuple[type, Any]] = {
-    "api_key": (str, None),
-    "base_url": (str, DEFAULT_BASE_URL),
-    "website": (str, None),
-    "timeout": (float, 30.0),
-    "retries": (int, 3),
-    "max_wait": (float, 60.0),
+
+@dataclass(frozen=True)
+class Rule:
+    """What one setting accepts. The ONE table (`RULES`) every source is checked against: the
+    command-line option, the environment variable, the config file and `config set`."""
+
+    type: type
+    default: Any
+    low: float | None = None  # inclusive bounds for numbers
+    high: float | None = None
+    text: str = ""  # what a valid value looks like, for the error message
+
+    def check(self, key: str, value: Any, source: str) -> Any:
+        if self.type is str:
+            return _check_text(key, value, source)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise UsageError(f"{source}: {key} must be {self.text}, got {value!r}")
+        try:
+            number = float(value.strip()) if isinstance(value, str) else float(value)
+        except (ValueError, OverflowError):
+            raise UsageError(f"{source}: {key} must be {self.text}, got {value!r}") from None
+        bad = not math.isfinite(number)
+        bad = bad or (self.low is not None and number < self.low)
+        bad = bad or (self.high is not None and number > self.high)
+        bad = bad or (self.type is int and number != int(number))
+        if bad:
+            raise UsageError(f"{source}: {key} must be {self.text}, got {value!r}")
+        return int(number) if self.type is int else number
+
+
+# The bounds are also the options' (the commands' --timeout/--retries/--max-wait declare the
+# same min/max from here), so an option, ZENOVAY_*, the config file and `config set` agree.
+TIMEOUT_MIN, TIMEOUT_MAX = 0.001, 86400.0
+RETRIES_MAX = 20
+MAX_WAIT_MAX = 86400.0
+RULES: dict[str, Rule] = {
+    "api_key": Rule(str, None, text="an API key starting with zv_"),
+    "base_url": Rule(str, DEFAULT_BASE_URL, text="an https:// URL"),
+    "website": Rule(str, None, text="a website id or domain on one line"),
+    "timeout": Rule(float, 30.0, TIMEOUT_MIN, TIMEOUT_MAX,
+                    f"a number of seconds from {TIMEOUT_MIN} to {TIMEOUT_MAX:g}"),
+    "retries": Rule(int, 3, 0, RETRIES_MAX, f"a whole number from 0 to {RETRIES_MAX}"),
+    "max_wait": Rule(float, 60.0, 0, MAX_WAIT_MAX,
+                     f"a number of seconds from 0 to {MAX_WAIT_MAX:g}"),
 }
+# name -> (type, default). These are the settings a profile may hold.
+PROFILE_KEYS: dict[str, tuple[type, Any]] = {k: (r.type, r.default) for k, r in RULES.items()}
+
+
+def _check_text(key: str, value: Any, source: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{source}: {key} must be {RULES[key].text}, got {value!r}")
+    text = value.strip()
+    if not text or not text.isprintable():
+        raise UsageError(f"{source}: {key} must be {RULES[key].text}, got {value!r}")
+    if key == "api_key" and (not text.startswith("zv_") or " " in text):
+        raise UsageError(
+            f"{source}: that does not look like a Zenovay API key (they start with zv_)",
+            hint="Create one under Settings > API keys in Zenovay; it is shown only once.",
+        )
+    if key == "base_url":
+        from zenovay_cli.client import validate_base_url
+
+        try:
+            return validate_base_url(text)
+        except UsageError as exc:
+            raise UsageError(f"{source}: {exc.message}", hint=exc.hint) from None
+    return text
+
+
 # Request behaviour that can also come from the environment (no config-file form).
 FLAG_KEYS = ("no_cache", "refresh", "stale_ok", "debug")
 ENV_NAMES = {
@@ -159,20 +221,7 @@ def coerce(key: str, value: Any, source: str) -> Any:
         if text in ("", "0", "false", "no", "off"):
             return False
         raise UsageError(f"{source}: expected true or false, got {value!r}")
-    typ, _ = PROFILE_KEYS[key]
-    if typ is str:
-        if not isinstance(value, str):
-            raise UsageError(f"{source}: expected a string for {key}")
-        return value
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = typ(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{source}: {key} must be a number, got {value!r}") from None
-    if number < 0 or (key == "timeout" and number == 0):
-        raise UsageError(f"{source}: {key} must be positive, got {value!r}")
-    return number
+    return RULES[key].check(key, value, source)
 
 
 @dataclass
@@ -199,6 +248,15 @@ class Settings:
         return self.values[name].source
 
 
+def profile_setting(cli: Mapping[str, Any], env: Mapping[str, str]) -> Setting:
+    """The active profile's name and where it came from (no other setting is checked)."""
+    if cli.get("profile"):
+        return Setting(check_profile_name(cli["profile"]), "--profile option")
+    if env.get(ENV_NAMES["profile"]):
+        return Setting(check_profile_name(env[ENV_NAMES["profile"]]), ENV_NAMES["profile"])
+    return Setting(DEFAULT_PROFILE, "default")
+
+
 def resolve(
     cli: Mapping[str, Any],
     env: Mapping[str, str],
@@ -207,12 +265,7 @@ def resolve(
 ) -> Settings:
     """Resolve settings: command-line options, then environment, then the profile, then defaults."""
     settings = Settings(config_file=config_file)
-    if cli.get("profile"):
-        profile = Setting(check_profile_name(cli["profile"]), "--profile option")
-    elif env.get(ENV_NAMES["profile"]):
-        profile = Setting(check_profile_name(env[ENV_NAMES["profile"]]), ENV_NAMES["profile"])
-    else:
-        profile = Setting(DEFAULT_PROFILE, "default")
+    profile = profile_setting(cli, env)
     settings.values["profile"] = profile
     section = (config.get("profiles") or {}).get(profile.value) or {}
 
@@ -225,7 +278,8 @@ def resolve(
             settings.values[key] = Setting(coerce(key, env[name], name), name)
         elif key in PROFILE_KEYS and section.get(key) is not None:
             where = f"config file (profile {profile.value})"
-            settings.values[key] = Setting(coerce(key, section[key], where), where)
+            named = f"config file {config_file} (profile {profile.value})" if config_file else where
+            settings.values[key] = Setting(coerce(key, section[key], named), where)
         else:
             default = PROFILE_KEYS[key][1] if key in PROFILE_KEYS else False
             settings.values[key] = Setting(default, "default")
@@ -239,10 +293,24 @@ def resolve(
                 f"config file: unknown cache TTL {kind!r}",
                 hint=f"Known: {', '.join(CACHE_TTL_KINDS)}.",
             )
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ConfigError(f"config file: cache TTL {kind} must be a number of seconds >= 0")
-        settings.cache_ttl[kind] = float(seconds)
+        if not isinstance(seconds, (int, float)):  # a string in the file is not a number
+            seconds = repr(seconds)
+        where = f"config file {config_file}" if config_file else "config file"
+        settings.cache_ttl[kind] = check_ttl(seconds, f"{where} [cache.ttl] {kind}")
     return settings
+
+
+def check_ttl(value: Any, source: str) -> float:
+    """A cache TTL: a finite number of seconds >= 0 (the file's and `config set`'s one rule)."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise UsageError(f"{source}: a cache TTL must be a number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 def mask_key(key: str | None) -> str:

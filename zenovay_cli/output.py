@@ -20,6 +20,7 @@ rich is imported only when a rich table or progress bar is drawn, so importing t
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -82,10 +83,26 @@ def safe_text(value: Any) -> str:
     return _CONTROL.sub(_escape, value if isinstance(value, str) else str(value))
 
 
+def _finite(obj: Any) -> Any:
+    """`obj` with every non-finite float as the string "NaN", "Infinity" or "-Infinity"."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if obj != obj else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def dumps(obj: Any, indent: int | None = None) -> str:
     """JSON text of `obj` (compact unless indented), safe to write to a terminal."""
     separators = None if indent else (",", ":")
-    text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators, default=str)
+    try:
+        text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators,
+                          default=str, allow_nan=False)
+    except ValueError:  # NaN or an infinity somewhere: not JSON; written as strings instead
+        text = json.dumps(_finite(obj), ensure_ascii=False, indent=indent,
+                          separators=separators, default=str)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -25,6 +25,15 @@ def _split(key: str):
     raise UsageError(f"unknown setting {key!r}", hint=KEY_HELP)
 
 
+def _profile() -> str:
+    """The active profile's name, without checking its other settings: `config set` and `unset`
+    must be able to repair a config file whose values are invalid."""
+    from zenovay_cli import config
+
+    st = state()
+    return config.profile_setting({**st.globals, **st.request}, st.env).value
+
+
 @app.command(epilog="Example: zenovay config show --profile work")
 @request_options
 def show() -> None:
@@ -49,7 +58,7 @@ def get(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) 
     where, name = _split(key)
     data = config.load_config()
     if where == "profile":
-        value = ((data.get("profiles") or {}).get(st.settings.profile) or {}).get(name)
+        value = ((data.get("profiles") or {}).get(_profile()) or {}).get(name)
         if name == "api_key":
             value = config.mask_key(value) if value else None
     else:
@@ -58,7 +67,13 @@ def get(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) 
         st.out.text(str(value))
 
 
-@app.command("set", epilog="Examples: zenovay config set website mysite.com  ·  zenovay config set cache.ttl.analytics 60")
+# ignore_unknown_options: a negative VALUE (`config set max_wait -1`) reaches the check below,
+# which names the rule, instead of Click calling it an unknown option.
+@app.command(
+    "set",
+    epilog="Examples: zenovay config set website mysite.com  ·  zenovay config set cache.ttl.analytics 60",
+    context_settings={"ignore_unknown_options": True},
+)
 @request_options
 def set_(
     key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)],
@@ -66,26 +81,18 @@ def set_(
 ) -> None:
     """Set a value in the active profile (or a cache TTL in seconds)."""
     from zenovay_cli import config
-    from zenovay_cli.client import validate_base_url
-    from zenovay_cli.errors import UsageError
-
     st = state()
     where, name = _split(key)
     path = config.config_path()
     data = config.load_config(path)
     if where == "profile":
-        typed = config.coerce(name, value, key)
-        if name == "base_url":
-            typed = validate_base_url(typed)
-        data.setdefault("profiles", {}).setdefault(st.settings.profile, {})[name] = typed
+        # The same rule as the option, ZENOVAY_* and the config file (config.RULES).
+        typed = config.coerce(name, value, f"config set {key}")
+        data.setdefault("profiles", {}).setdefault(_profile(), {})[name] = typed
     else:
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise UsageError(f"{key} must be a number of seconds, got {value!r}") from None
-        if seconds < 0:
-            raise UsageError(f"{key} must be >= 0")
-        data.setdefault("cache", {}).setdefault("ttl", {})[name] = seconds
+        data.setdefault("cache", {}).setdefault("ttl", {})[name] = config.check_ttl(
+            value, f"config set {key}"
+        )
     config.save_config(data, path)
     st.out.info(f"Set {key} in {path}.")
 
@@ -101,7 +108,7 @@ def unset(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]
     path = config.config_path()
     data = config.load_config(path)
     section = (
-        (data.get("profiles") or {}).get(st.settings.profile, {})
+        (data.get("profiles") or {}).get(_profile(), {})
         if where == "profile"
         else (data.get("cache") or {}).get("ttl", {})
     )

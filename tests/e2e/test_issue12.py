@@ -1,0 +1,87 @@
+"""Issue #12, "nothing lost, nothing surprising": the installed `zenovay` against the sandbox, with
+the hostile inputs, streams and terminals the issue found broken."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _config(isolated_dirs, text: str):
+    path = isolated_dirs / "config" / "zenovay" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- item 3: non-finite numbers, and one rule for option, environment, config file, config set --
+
+
+@pytest.mark.parametrize(
+    "args, env, name",
+    [
+        (["--timeout", "nan"], {}, "--timeout option"),
+        (["--timeout", "inf"], {}, "--timeout option"),
+        (["--max-wait", "nan"], {}, "--max-wait option"),
+        ([], {"ZENOVAY_TIMEOUT": "nan"}, "ZENOVAY_TIMEOUT"),
+        ([], {"ZENOVAY_TIMEOUT": "1e400"}, "ZENOVAY_TIMEOUT"),
+        ([], {"ZENOVAY_MAX_WAIT": "inf"}, "ZENOVAY_MAX_WAIT"),
+        ([], {"ZENOVAY_RETRIES": "100"}, "ZENOVAY_RETRIES"),
+        ([], {"ZENOVAY_RETRIES": "-1"}, "ZENOVAY_RETRIES"),
+        ([], {"ZENOVAY_BASE_URL": "http://127.0.0.1:99999/api"}, "ZENOVAY_BASE_URL"),
+    ],
+)
+def test_bad_number_is_a_usage_error_naming_its_source(cli, sb, args, env, name):
+    before = sb.stats()["requests"]
+    r = cli("usage", *args, env=env)
+    assert r.returncode == 2, r.stderr
+    assert name in r.stderr and "unexpected" not in r.stderr
+    assert sb.stats()["requests"] == before  # nothing sent
+
+
+def test_retries_zero_from_the_environment_is_valid(cli):
+    r = cli("usage", "--json", env={"ZENOVAY_RETRIES": "0"})
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("text", ["timeout = inf", "timeout = nan", "retries = 100", "website = 5", 'website = ""'])
+def test_bad_config_file_value_names_the_file(cli, isolated_dirs, text):
+    path = _config(isolated_dirs, f"[profiles.default]\n{text}\n")
+    r = cli("usage")
+    assert r.returncode == 2, r.stderr
+    assert str(path) in r.stderr and "unexpected" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("timeout", "inf"), ("timeout", "nan"), ("timeout", "1e400"), ("timeout", "0"),
+     ("retries", "100"), ("retries", "-1"), ("retries", "1.5"), ("max_wait", "-1"),
+     ("max_wait", "nan"), ("api_key", "notzv"), ("website", ""), ("website", "a\nb"),
+     ("base_url", "ftp://x"), ("base_url", "http://127.0.0.1:99999/api"),
+     ("cache.ttl.analytics", "inf"), ("cache.ttl.analytics", "-1")],
+)
+def test_config_set_refuses_what_the_loader_refuses(cli, isolated_dirs, key, value):
+    r = cli("config", "set", key, value)
+    assert r.returncode == 2, r.stderr
+    assert "Error:" in r.stderr
+    assert not (isolated_dirs / "config" / "zenovay" / "config.toml").exists()
+    assert cli("usage", "--json").returncode == 0  # later commands still work
+
+
+def test_config_set_accepts_the_edges_the_loader_accepts(cli):
+    for key, value in (("retries", "0"), ("retries", "20"), ("max_wait", "0"), ("timeout", "0.5")):
+        assert cli("config", "set", key, value).returncode == 0
+    r = cli("config", "show")
+    assert json.loads(r.stdout)["profiles"]["default"] == {"retries": 20, "max_wait": 0.0, "timeout": 0.5}
+    assert cli("usage", "--json").returncode == 0
+
+
+def test_config_show_of_a_hand_written_infinity_is_json_and_repairable(cli, isolated_dirs):
+    _config(isolated_dirs, "[profiles.default]\ntimeout = inf\n")
+    r = cli("config", "show")
+    assert r.returncode == 0
+    assert json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    # the broken value can be repaired with the tool itself
+    assert cli("config", "set", "timeout", "10").returncode == 0
+    assert cli("usage", "--json").returncode == 0
