@@ -220,6 +220,11 @@ def run(argv: list | None = None) -> None:
         sys.exit(0)
 
     console = argv is None  # the console script or `python -m zenovay_cli`: the process ends here
+    if any(not str(getattr(s, "encoding", None) or "utf-8").lower().startswith("utf")
+           for s in (sys.stdout, sys.stderr)):
+        from zenovay_cli.output import tolerant_streams
+
+        tolerant_streams()  # a non-UTF-8 stream: escapes, never UnicodeEncodeError
     if console:
         _short_lived_gc()
     import typer

@@ -94,14 +94,15 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def dumps(obj: Any, indent: int | None = None) -> str:
-    """JSON text of `obj` (compact unless indented), safe to write to a terminal."""
+def dumps(obj: Any, indent: int | None = None, *, ascii_only: bool = False) -> str:
+    """JSON text of `obj` (compact unless indented), safe to write to a terminal; `ascii_only`
+    writes every non-ASCII character as a \\uXXXX escape (for a stream that is not UTF-8)."""
     separators = None if indent else (",", ":")
     try:
-        text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators,
+        text = json.dumps(obj, ensure_ascii=ascii_only, indent=indent, separators=separators,
                           default=str, allow_nan=False)
     except ValueError:  # NaN or an infinity somewhere: not JSON; written as strings instead
-        text = json.dumps(_finite(obj), ensure_ascii=False, indent=indent,
+        text = json.dumps(_finite(obj), ensure_ascii=ascii_only, indent=indent,
                           separators=separators, default=str)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
@@ -179,6 +180,27 @@ def _tsv_cell(value: Any) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def _is_unicode(encoding: str | None) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(encoding or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def tolerant_streams() -> None:
+    """On a stdout/stderr that is not UTF-8, write what the encoding lacks as backslash escapes
+    (`\\xe9`, `\\u4e2d`) instead of failing with UnicodeEncodeError. JSON never needs it (see
+    `Output.ascii_only`); tables, csv, tsv and messages do."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if not _is_unicode(stream.encoding) and stream.errors == "strict":
+                stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -233,6 +255,15 @@ class Output:
     def err_color(self) -> bool:
         return self._color_for(self.err_is_tty)
 
+    @property
+    def ascii_only(self) -> bool:
+        """stdout cannot take every character (PYTHONIOENCODING=ascii, a latin-1 locale, a cp1252
+        file on Windows): JSON is then written with \\u escapes, which decode to the same data."""
+        return not _is_unicode(getattr(self.stdout, "encoding", None))
+
+    def _json(self, obj: Any, indent: int | None = None) -> str:
+        return dumps(obj, indent, ascii_only=self.ascii_only)
+
     def _write(self, text: str, *, flush: bool = False) -> None:
         self.stdout.write(text)
         if flush:
@@ -246,7 +277,7 @@ class Output:
     def emit(self, kind: str, data: Any, fmt: str = "table") -> None:
         """Write one API answer in `fmt`."""
         if fmt == "json":
-            self._write(dumps(data, 2 if self.is_tty else None) + "\n", flush=True)
+            self._write(self._json(data, 2 if self.is_tty else None) + "\n", flush=True)
         elif fmt == "table":
             self._tables(views_for(kind, data))
         elif fmt in ("ndjson", "csv", "tsv"):
@@ -276,14 +307,14 @@ class Output:
         it = iter(pages)
         first = next(it, _NO_PAGE)
         if first is _NO_PAGE:
-            self._write(dumps(empty_document(kind), indent) + "\n", flush=True)
+            self._write(self._json(empty_document(kind), indent) + "\n", flush=True)
             return
         key = items_key(kind, first)
         if key is None:  # not a paged shape: nothing to stream, keep every page
             rest = list(it)
-            self._write(dumps([first, *rest] if rest else first, indent) + "\n", flush=True)
+            self._write(self._json([first, *rest] if rest else first, indent) + "\n", flush=True)
             return
-        self._write("{" + nl + pad + dumps(key) + colon + "[")
+        self._write("{" + nl + pad + self._json(key) + colon + "[")
         count, last = 0, first
         for page in chain([first], it):
             if isinstance(page, dict):
@@ -291,7 +322,7 @@ class Output:
             items = page.get(key) if isinstance(page, dict) else None
             chunk = []
             for item in items if isinstance(items, list) else ():
-                text = dumps(item, indent)
+                text = self._json(item, indent)
                 if indent:
                     text = "\n    " + text.replace("\n", "\n    ")
                 chunk.append(("," if count else "") + text)
@@ -299,8 +330,8 @@ class Output:
             self._write("".join(chunk), flush=True)
         self._write((nl + pad if count else "") + "]")
         for name, value in page_tail(key, last).items():
-            text = dumps(value, indent).replace("\n", "\n" + pad)
-            self._write("," + nl + pad + dumps(name) + colon + text)
+            text = self._json(value, indent).replace("\n", "\n" + pad)
+            self._write("," + nl + pad + self._json(name) + colon + text)
         self._write(nl + "}\n", flush=True)
 
     # ------------------------------------------------------------------ tables
@@ -406,7 +437,7 @@ class _RecordWriter:
         if not records:
             return
         if self.fmt == "ndjson":
-            self.out._write("".join(dumps(r) + "\n" for r in records), flush=True)
+            self.out._write("".join(self.out._json(r) + "\n" for r in records), flush=True)
             return
         lines = []
         if self.header is None:

@@ -85,3 +85,43 @@ def test_config_show_of_a_hand_written_infinity_is_json_and_repairable(cli, isol
     # the broken value can be repaired with the tool itself
     assert cli("config", "set", "timeout", "10").returncode == 0
     assert cli("usage", "--json").returncode == 0
+
+
+# --- item 4: a stdout that is not UTF-8 ----------------------------------------------------------
+
+
+@pytest.fixture
+def many_sites(sb):
+    """The sandbox with 12 websites (the 12th is "Kaffeehaus München"), restored afterwards."""
+    sb.configure(websites=12)
+    yield sb
+    sb.configure(websites=4)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_non_utf8_stdout_json_and_ndjson_stay_valid_and_faithful(cli, many_sites, encoding):
+    expected = json.loads(cli("websites", "--json").stdout)
+    assert any(not w["name"].isascii() for w in expected["websites"])
+    r = cli("websites", "--json", env={"PYTHONIOENCODING": encoding})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.isascii() and json.loads(r.stdout) == expected
+    r = cli("websites", "--format", "ndjson", env={"PYTHONIOENCODING": encoding})
+    assert r.returncode == 0, r.stderr
+    names = [json.loads(line)["name"] for line in r.stdout.splitlines()]
+    assert names == [w["name"] for w in expected["websites"]]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv"])
+def test_non_utf8_stdout_tables_and_csv_escape_instead_of_failing(cli, many_sites, fmt):
+    r = cli("websites", "--format", fmt, env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 0, r.stderr
+    assert "unexpected" not in r.stderr
+    assert "Kaffeehaus M\\xfcnchen" in r.stdout  # an escape a reader can decode
+    assert "Acme" in r.stdout or "Dev Journal" in r.stdout  # the other rows are all there
+    assert len(r.stdout.splitlines()) >= 12
+
+
+def test_non_utf8_stderr_error_messages_do_not_fail(cli, many_sites):
+    r = cli("websites", "nosuch-münchen.example", env={"PYTHONIOENCODING": "ascii"})
+    assert r.returncode == 5, r.stderr
+    assert "nosuch-m\\xfcnchen" in r.stderr
