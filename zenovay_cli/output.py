@@ -286,15 +286,29 @@ class Output:
             raise ValueError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
 
     def stream(self, kind: str, pages: Iterable[Any], fmt: str = "table") -> None:
-        """Write a paged answer as its pages arrive (records formats and json); tables collect."""
-        if fmt == "json":
-            self._stream_json(kind, pages)
-        elif fmt in ("ndjson", "csv", "tsv"):
-            writer = _RecordWriter(self, fmt)
-            for page in pages:
-                writer.write(records_for(kind, page))
-        else:
-            self.emit(kind, merge_pages(kind, pages), fmt)
+        """Write a paged answer as its pages arrive (records formats and json); tables collect.
+
+        When fetching fails part-way, the error (a ZenovayError) is re-raised with what was
+        written said in its message: "the output is incomplete: stopped after 5,000 visitors".
+        A --json document is then deliberately left unterminated, so that no JSON parser takes
+        the part for the whole; ndjson, csv and tsv end after the last complete line.
+        """
+        counted = _Counted(kind, pages)
+        try:
+            if fmt == "json":
+                self._stream_json(kind, counted)
+            elif fmt in ("ndjson", "csv", "tsv"):
+                writer = _RecordWriter(self, fmt)
+                for page in counted:
+                    writer.write(records_for(kind, page))
+            else:
+                self.emit(kind, merge_pages(kind, counted), fmt)
+        except Exception as exc:
+            from zenovay_cli.errors import ZenovayError
+
+            if isinstance(exc, ZenovayError) and counted.pages:
+                exc.message = f"{exc.message.rstrip('.')}; {counted.incomplete(fmt)}"
+            raise
 
     def text(self, text: str) -> None:
         """One line of plain text on stdout (e.g. a monitoring-plugin status line)."""
@@ -412,6 +426,31 @@ class Output:
         if lines:
             return _LineProgress(self, total, description)
         return _NullProgress()
+
+
+class _Counted:
+    """The pages of a paged answer, counting what went by (for the "incomplete" message)."""
+
+    def __init__(self, kind: str, pages: Iterable[Any]) -> None:
+        self.kind, self._pages = kind, pages
+        self.pages = self.items = 0
+
+    def __iter__(self):
+        for page in self._pages:
+            self.pages += 1
+            key = items_key(self.kind, page)
+            items = page.get(key) if key and isinstance(page, dict) else None
+            self.items += len(items) if isinstance(items, list) else 0
+            yield page
+
+    def incomplete(self, fmt: str) -> str:
+        what = f"{self.items:,} {self.kind}"
+        if fmt == "json":
+            return (f"the output is incomplete: stopped after {what}, and the JSON document is "
+                    "left unterminated (not valid JSON) on purpose")
+        if fmt in ("ndjson", "csv", "tsv"):
+            return f"the output is incomplete: stopped after {what} (each line written is whole)"
+        return f"stopped after {what}; nothing was printed"
 
 
 class _RecordWriter:

@@ -125,3 +125,38 @@ def test_non_utf8_stderr_error_messages_do_not_fail(cli, many_sites):
     r = cli("websites", "nosuch-münchen.example", env={"PYTHONIOENCODING": "ascii"})
     assert r.returncode == 5, r.stderr
     assert "nosuch-m\\xfcnchen" in r.stderr
+
+
+# --- item 5: a stream that fails part-way says so ------------------------------------------------
+
+
+def _site_id(cli):
+    return json.loads(cli("websites", "--json").stdout)["websites"][0]["id"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv"])
+def test_a_stream_cut_short_by_the_rate_limit_says_the_output_is_incomplete(cli, sb, fmt):
+    site = _site_id(cli)
+    sb.reset()  # a fresh rate window
+    sb.configure(rate_limit=3)  # pages 1-3 pass, page 4 gets a 429 longer than --max-wait 0
+    try:
+        r = cli("visitors", site, "--all", "--limit", "500", "--format", fmt, "--max-wait", "0", "--no-cache")
+    finally:
+        sb.configure(rate_limit=100000)
+    assert r.returncode == 6, r.stderr
+    assert "the output is incomplete: stopped after 1,500 visitors" in r.stderr
+    if fmt == "json":
+        assert "unterminated" in r.stderr
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(r.stdout)
+        assert r.stdout.count('"visited_at"') == 1500
+    elif fmt == "ndjson":
+        assert [json.loads(line) for line in r.stdout.splitlines()] and len(r.stdout.splitlines()) == 1500
+    else:
+        assert len(r.stdout.splitlines()) == 1501  # header and 1,500 whole rows
+
+
+def test_a_complete_stream_says_nothing_about_incomplete(cli, sb):
+    r = cli("visitors", _site_id(cli), "--all", "--limit", "500", "--json", "--no-cache")
+    assert r.returncode == 0 and "incomplete" not in r.stderr
+    assert len(json.loads(r.stdout)["visitors"]) == 2500
