@@ -54,6 +54,13 @@ class PartialFailure(ZenovayError):
     exit_code = ExitCode.PARTIAL
 
 
+class OutputError(ZenovayError):
+    """Standard output cannot be written: closed (`>&-`), a full disk (`/dev/full`), an I/O error.
+    (A reader that went away, `| head`, is not an error.)"""
+
+    exit_code = ExitCode.API_FAILURE
+
+
 class LockedError(ZenovayError):
     """Another run holds the lock."""
 

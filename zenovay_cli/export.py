@@ -657,6 +657,12 @@ class ExportLock:
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:  # a full or read-only file system: a plain error, nothing written
+            os.close(fd)
+            raise ZenovayError(
+                f"cannot write the export lock {self.path}: {exc.strerror or exc}",
+                hint="Free space on that file system or choose another --out directory.",
+            ) from None
         except BaseException:
             os.close(fd)
             raise

@@ -147,6 +147,27 @@ def _report(exc: BaseException) -> int:
     return 1
 
 
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so that flushing at interpreter exit cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _flush_stdout() -> None:
+    from zenovay_cli.output import _output_error
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise _output_error(exc) from None
+
+
 def _layout_epilogs(command) -> None:
     """Show each command's "Examples: a  ·  b" epilog as an indented list Click does not rewrap."""
     epilog = getattr(command, "epilog", None)
@@ -220,6 +241,8 @@ def run(argv: list | None = None) -> None:
         sys.exit(0)
 
     console = argv is None  # the console script or `python -m zenovay_cli`: the process ends here
+    if sys.stderr is None:  # started with stderr closed (2>&-): talk goes nowhere, codes still hold
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     if any(not str(getattr(s, "encoding", None) or "utf-8").lower().startswith("utf")
            for s in (sys.stdout, sys.stderr)):
         from zenovay_cli.output import tolerant_streams
@@ -253,10 +276,14 @@ def run(argv: list | None = None) -> None:
                 raise
             raise exc.__context__ from None
         code = result if isinstance(result, int) else 0
+        _flush_stdout()  # a full disk shows now, as an error, not at exit as a traceback
         if code == 130:  # Typer turns Ctrl-C inside a command into a returned 130
             sys.stderr.write("\nInterrupted.\n")
     except _click.exceptions.ClickException as exc:  # bad usage: Click's message, exit 2
-        exc.show()
+        try:
+            exc.show()
+        except (OSError, ValueError, AttributeError):
+            pass  # stderr full or closed: the exit code still says "usage"
         code = exc.exit_code
         ctx = getattr(exc, "ctx", None)
         if ctx is not None and ctx.command_path.split()[1:2] == ["alert"]:
@@ -271,18 +298,23 @@ def run(argv: list | None = None) -> None:
         code = 130
     except BrokenPipeError:
         # `zenovay visitors --all | head`: the reader left; that is not an error.
-        try:  # so that flushing at interpreter exit cannot raise again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        _silence_stdout()
         code = 0
+    except OSError as exc:  # a file or stream the system refused: its own words, not a bug
+        from zenovay_cli.errors import ZenovayError
+
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        code = _report(ZenovayError(f"{exc.strerror or exc}{where}"))
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
         if state().debug:
             import traceback
 
             sys.stderr.write(redact(traceback.format_exc()))
         code = _report(exc)
+        from zenovay_cli.errors import OutputError
+
+        if isinstance(exc, OutputError):
+            _silence_stdout()  # what is still buffered must not fail again at exit
     finally:
         state().close()
     sys.exit(code)

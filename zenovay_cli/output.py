@@ -201,6 +201,17 @@ def tolerant_streams() -> None:
             pass
 
 
+def _output_error(exc: BaseException):
+    from zenovay_cli.errors import OutputError
+
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # sys.stdout is None (fd 1 closed at start) or a closed file object
+        reason = "it is closed"
+    return OutputError(f"cannot write to standard output: {reason}",
+                       hint="Nothing more was written; check where stdout goes.")
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -265,13 +276,21 @@ class Output:
         return dumps(obj, indent, ascii_only=self.ascii_only)
 
     def _write(self, text: str, *, flush: bool = False) -> None:
-        self.stdout.write(text)
-        if flush:
-            self.stdout.flush()
+        try:
+            self.stdout.write(text)
+            if flush:
+                self.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): not an error, see main.run
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _output_error(exc) from None
 
     def _say(self, text: str) -> None:
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        try:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass  # stderr closed or full: the exit code still tells what happened
 
     # ------------------------------------------------------------------ data
     def emit(self, kind: str, data: Any, fmt: str = "table") -> None:

@@ -2,6 +2,7 @@
 the hostile inputs, streams and terminals the issue found broken."""
 
 import json
+import os
 
 import pytest
 
@@ -160,3 +161,65 @@ def test_a_complete_stream_says_nothing_about_incomplete(cli, sb):
     r = cli("visitors", _site_id(cli), "--all", "--limit", "500", "--json", "--no-cache")
     assert r.returncode == 0 and "incomplete" not in r.stderr
     assert len(json.loads(r.stdout)["visitors"]) == 2500
+
+
+# --- item 6: plain errors with the documented exit code, never "unexpected error" ----------------
+
+
+def _run_shell(cli_env_cmd: str, sb, isolated_dirs):
+    import subprocess
+
+    from tests.e2e.conftest import zenovay_executable
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key, Z=zenovay_executable())
+    return subprocess.run(["sh", "-c", cli_env_cmd], capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("redirect", [">&-", ">/dev/full"])
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_stdout_closed_or_full_is_a_plain_error(sb, isolated_dirs, redirect, fmt):
+    r = _run_shell(f'"$Z" websites --format {fmt} {redirect}', sb, isolated_dirs)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("Error: cannot write to standard output"), r.stderr
+    assert "unexpected" not in r.stderr and "Traceback" not in r.stderr and "Exception" not in r.stderr
+
+
+@pytest.mark.parametrize("redirect", ["2>&-", "2>/dev/full"])
+def test_stderr_closed_or_full_keeps_the_exit_code(sb, isolated_dirs, redirect):
+    r = _run_shell(f'"$Z" websites no-such-site.example {redirect}', sb, isolated_dirs)
+    assert r.returncode == 5
+    r = _run_shell(f'"$Z" websites --no-such-option {redirect}', sb, isolated_dirs)
+    assert r.returncode == 2
+    assert r.stdout == ""  # Click's usage error does not fall back to stdout
+
+
+def test_sandbox_port_in_use_is_a_plain_error(cli):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = cli("sandbox", "serve", "--port", str(port), timeout=20)
+    assert r.returncode == 1
+    assert r.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}"), r.stderr
+    assert "unexpected" not in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root")
+def test_export_into_a_full_file_system_is_a_plain_error(cli, tmp_path):
+    import subprocess
+
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (mnt / "filler").write_bytes(b"x" * 4096)  # fill it; no block left
+        r = cli("export", "--out", str(mnt), "--quiet")
+    finally:
+        subprocess.run(["umount", str(mnt)])
+    assert r.returncode == 1, r.stderr
+    assert "unexpected" not in r.stderr and "Error:" in r.stderr
+    assert str(mnt) in r.stderr

@@ -38,8 +38,16 @@ def serve(
         monthly_quota=monthly_quota,
         seed=seed,
     )
-    server = SandboxServer(config, port=port, verbose=verbose)  # binds 127.0.0.1 only
-    server.start()
+    try:
+        server = SandboxServer(config, port=port, verbose=verbose)  # binds 127.0.0.1 only
+        server.start()
+    except OSError as exc:
+        from zenovay_cli.errors import ZenovayError
+
+        raise ZenovayError(
+            f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+            hint="Choose another --port, or --port 0 for any free one.",
+        ) from None
     # stdout: two lines a script can read; stderr: how to use them.
     st.out.text(f"ZENOVAY_BASE_URL={server.base_url}")
     st.out.text(f"ZENOVAY_API_KEY={server.api_key}")
