@@ -223,3 +223,25 @@ def test_export_into_a_full_file_system_is_a_plain_error(cli, tmp_path):
     assert r.returncode == 1, r.stderr
     assert "unexpected" not in r.stderr and "Error:" in r.stderr
     assert str(mnt) in r.stderr
+
+
+# --- item 9: export --out '' ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_export_out_empty_is_a_usage_error_before_any_request(cli, sb, tmp_path, value):
+    work = tmp_path / "cron-cwd"
+    work.mkdir()
+    import subprocess
+
+    from tests.e2e.conftest import zenovay_executable
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key)
+    before = sb.stats()["requests"]
+    r = subprocess.run([zenovay_executable(), "export", "--out", value], cwd=work,
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "--out is empty" in r.stderr
+    assert list(work.iterdir()) == []  # nothing written into the working directory
+    assert sb.stats()["requests"] == before

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
 @request_options
 def export(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the files (created if missing).")] = Path("exports"),
+    out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for the files (created if missing).")] = "exports",
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.h24,
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json: one file per website; csv/ndjson: one file per run.", case_sensitive=False)] = ExportFormat.json,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website, id or domain (repeatable) [default: all].", show_default=False)] = None,
@@ -50,13 +50,17 @@ def export(
     """Write analytics and countries for every website to files, for cron."""
     from zenovay_cli import export as files
 
+    from zenovay_cli.errors import UsageError
+
     st = state()
+    if not out.strip():  # an unset $DIR in a cron line must not export into the working directory
+        raise UsageError("--out is empty", hint="Give the folder for the files, e.g. --out /var/lib/zenovay.")
     extras = list(dict.fromkeys(e.value for e in include or []))
     on_lock_wait = None if quiet else st.out.status
     with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
         for name in lock.cleaned:
             st.out.warn(f"removed a half-written file left by an interrupted run: {name}")
-        run = _Run(st, out, range_.value, extras, quiet)
+        run = _Run(st, Path(out), range_.value, extras, quiet)
         try:
             run.fetch_and_write(website or [], fmt.value, concurrency)
         finally:
