@@ -49,7 +49,6 @@ def export(
 ) -> None:
     """Write analytics and countries for every website to files, for cron."""
     from zenovay_cli import export as files
-
     from zenovay_cli.errors import UsageError
 
     st = state()
