@@ -159,6 +159,8 @@ class SandboxData:
         websites: int = 3,
         visitors_per_site: int = 250,
         today: date | None = None,
+        quiet_websites: int = 0,
+        undated_websites: int = 0,
     ) -> None:
         if websites < 1:
             raise ValueError("websites must be at least 1")
@@ -169,6 +171,13 @@ class SandboxData:
         self._today = today
         identities = _site_identities(seed, websites)
         self._sites = [_make_site(seed, i, identity) for i, identity in enumerate(identities)]
+        # The last `quiet_websites` sites have no visitors at all; the `undated_websites` before
+        # them answer `daily_stats: []` (as the newest API help shows) with a full summary.
+        quiet = max(0, min(quiet_websites, websites))
+        undated = max(0, min(undated_websites, websites - quiet))
+        for site in self._sites[websites - quiet:]:
+            site.daily_base = 0.0
+        self._undated = {site.id for site in self._sites[websites - quiet - undated:websites - quiet]}
         self._by_id = {site.id: site for site in self._sites}
 
     # -- time -----------------------------------------------------------------------------
@@ -267,7 +276,7 @@ class SandboxData:
                 "total_page_views": sum(r["page_views"] for r in rows),
                 "unique_visitors": sum(r["unique_visitors"] for r in rows),
             },
-            "daily_stats": rows,
+            "daily_stats": [] if site.id in self._undated else rows,
         }
 
     def site_kind(self, website_id: str) -> str:

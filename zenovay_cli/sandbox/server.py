@@ -67,11 +67,13 @@ class SandboxConfig:
     tier: str = "pro"
     seed: int = 0
     today: date | None = None  # the data's "today"; None: the current UTC date
+    quiet_websites: int = 0  # the last N websites have zero visitors
+    undated_websites: int = 0  # N websites before those answer daily_stats: []
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     SETTABLE = ("websites", "visitors_per_site", "latency", "rate_limit", "monthly_quota", "tier",
-                "seed", "today")
+                "seed", "today", "quiet_websites", "undated_websites")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -90,6 +92,9 @@ class SandboxConfig:
             raise ValueError("monthly_quota must be a non-negative integer or null")
         if self.tier not in TIER_LIMITS:
             raise ValueError(f"tier must be one of: {', '.join(TIER_LIMITS)}")
+        for name in ("quiet_websites", "undated_websites"):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
         if not _is_int(self.seed):
             raise ValueError("seed must be an integer")
         if self.today is not None and not isinstance(self.today, date):
@@ -268,11 +273,13 @@ class SandboxServer:
 
     def _dataset(self) -> SandboxData:
         cfg = self.config
-        key = (cfg.seed, cfg.websites, cfg.visitors_per_site, cfg.today)
+        key = (cfg.seed, cfg.websites, cfg.visitors_per_site, cfg.today, cfg.quiet_websites,
+               cfg.undated_websites)
         if self._data is None or key != self._data_key:
             self._data = SandboxData(
                 seed=cfg.seed, websites=cfg.websites,
                 visitors_per_site=cfg.visitors_per_site, today=cfg.today,
+                quiet_websites=cfg.quiet_websites, undated_websites=cfg.undated_websites,
             )
             self._data_key = key
         return self._data
