@@ -203,8 +203,35 @@ def test_no_color_and_dumb_terminals_get_plain_tables(monkeypatch, env):
         monkeypatch.setenv(name, value)
     text, _ = run("countries", SAMPLES[10][1], is_tty=True)
     assert "\x1b" not in text and "─" not in text
+    # A terminal reads labels, not field names (a pipe keeps the field names: next test).
     assert text.splitlines()[:2] == [
-        "Countries", "country_code  country_name   visitors  avg_value_score"]
+        "Countries", "Code  Country        Visitors  Avg. value score"]
+
+
+def test_piped_tables_keep_the_api_field_names_and_iso_times():
+    text, _ = run("visitors", {"visitors": [{"visited_at": "2026-01-02T03:04:05.000Z",
+                                              "total_visitors": 1200}]})
+    assert text.splitlines()[1].split() == ["visited_at", "total_visitors"]
+    assert "2026-01-02T03:04:05.000Z" in text and "1,200" in text
+
+
+def test_terminal_tables_show_labels_and_local_or_relative_times(monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+
+    time.tzset()
+    recent = (datetime.now(timezone.utc) - timedelta(hours=3, minutes=5)).isoformat()
+    text, _ = run("visitors", {"visitors": [
+        {"visited_at": recent, "total_visitors": 1200},
+        {"visited_at": "2025-01-02T03:04:05.000Z", "total_visitors": 7}]}, is_tty=True)
+    lines = text.splitlines()
+    assert lines[1].split() == ["Visited", "Visitors"]
+    assert lines[2].split() == ["3", "h", "ago", "1,200"]
+    assert lines[3].split() == ["2025-01-02", "03:04", "7"]
+    assert lines[2].endswith("1,200") and lines[3].endswith("    7")  # numbers right-aligned
 
 
 def test_piped_output_is_plain_and_not_truncated():

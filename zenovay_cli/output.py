@@ -139,21 +139,32 @@ def _width(text: str) -> int:
     )
 
 
-def _plain_lines(view: View) -> list[str]:
-    """A view as space-aligned text without any decoration (what pipes and NO_COLOR get)."""
+def _right(view: View) -> list[bool]:
+    """Per column: right-aligned? The view says, or numbers right and text left."""
+    if view.right is not None:
+        return list(view.right)
+    return [
+        all(_is_number(row[i]) or row[i] is None for row in view.rows)
+        for i in range(len(view.columns))
+    ]
+
+
+def _plain_lines(view: View, human: bool = False) -> list[str]:
+    """A view as space-aligned text without any decoration (what pipes and NO_COLOR get);
+    `human` (a terminal): the view's labels instead of field names."""
     lines = [safe_text(view.title)] if view.title else []
     if not view.rows:
         return [*lines, "(none)"]
+    labels = view.labels if human and view.labels else None
     if view.kind == "kv":
-        grid = [[safe_text(key), format_cell(key, value)] for key, value, *_ in view.rows]
+        keys = labels or [key for key, *_ in view.rows]
+        grid = [[safe_text(k), format_cell(key, value)]
+                for k, (key, value, *_) in zip(keys, view.rows)]
         numeric = [False, False]
     else:
-        grid = [[safe_text(c) for c in view.columns]]
+        grid = [[safe_text(c) for c in labels or view.columns]]
         grid += [[format_cell(c, v) for c, v in zip(view.columns, row)] for row in view.rows]
-        numeric = [
-            all(_is_number(row[i]) or row[i] is None for row in view.rows)
-            for i in range(len(view.columns))
-        ]
+        numeric = _right(view)
     widths = [max(_width(row[i]) for row in grid) for i in range(len(numeric))]
     for row in grid:
         cells = []
@@ -162,6 +173,10 @@ def _plain_lines(view: View) -> list[str]:
             cells.append(pad + text if right else text + pad)
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def _change_style(cell: str) -> str:
+    return "green" if cell.startswith("↑") else "red" if cell.startswith("↓") else ""
 
 
 def _csv_text(value: Any) -> str:
@@ -329,6 +344,14 @@ class Output:
                 exc.message = f"{exc.message.rstrip('.')}; {counted.incomplete(fmt)}"
             raise
 
+    def show(self, views: list[View]) -> None:
+        """Write views built by the caller (the answers' screens) as tables."""
+        self._tables(views)
+
+    def records(self, records: list[dict[str, Any]], fmt: str) -> None:
+        """Write flat records built by the caller as ndjson/csv/tsv."""
+        _RecordWriter(self, fmt).write(records)
+
     def text(self, text: str) -> None:
         """One line of plain text on stdout (e.g. a monitoring-plugin status line)."""
         self._write(safe_text(text) + "\n", flush=True)
@@ -369,10 +392,14 @@ class Output:
 
     # ------------------------------------------------------------------ tables
     def _tables(self, views: list[View]) -> None:
+        if self.is_tty:  # labels, local/relative times: for the eye only, pipes keep the API's
+            from zenovay_cli.humanize import for_terminal
+
+            views = [for_terminal(view) for view in views]
         if self.color:
             self._rich_tables(views)
             return
-        blocks = ["\n".join(_plain_lines(view)) for view in views]
+        blocks = ["\n".join(_plain_lines(view, self.is_tty)) for view in views]
         self._write("\n\n".join(blocks) + "\n", flush=True)
 
     def _rich_tables(self, views: list[View]) -> None:
@@ -394,23 +421,26 @@ class Output:
                     console.print(title, style="bold")
                 console.print(Text("(none)", style="dim"))
                 continue
+            labels = view.labels if self.is_tty and view.labels else None
             if view.kind == "kv":
                 table = Table(title=title, title_justify="left", title_style="bold",
                               show_header=False, box=box.SIMPLE)
                 table.add_column(style="cyan", no_wrap=True)
                 table.add_column(overflow="fold")
-                for key, value, *_ in view.rows:
-                    table.add_row(Text(safe_text(key)), Text(format_cell(key, value)))
+                keys = labels or [key for key, *_ in view.rows]
+                for shown, (key, value, *_) in zip(keys, view.rows):
+                    table.add_row(Text(safe_text(shown)), Text(format_cell(key, value)))
             else:
                 table = Table(title=title, title_justify="left", title_style="bold",
                               header_style="bold cyan", box=box.SIMPLE_HEAD)
-                for n, column in enumerate(view.columns):
-                    numeric = all(_is_number(r[n]) or r[n] is None for r in view.rows)
+                right = _right(view)
+                for n, column in enumerate(labels or view.columns):
                     table.add_column(Text(safe_text(column)), overflow="fold",
-                                     justify="right" if numeric else "left")
+                                     justify="right" if right[n] else "left")
                 for row in view.rows:
-                    cells = (format_cell(c, v) for c, v in zip(view.columns, row))
-                    table.add_row(*(Text(cell) for cell in cells))
+                    cells = [format_cell(c, v) for c, v in zip(view.columns, row)]
+                    table.add_row(*(Text(cell, style=_change_style(cell) if n in view.changes
+                                         else "") for n, cell in enumerate(cells)))
             console.print(table)
         self.stdout.flush()
 

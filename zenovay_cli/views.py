@@ -28,6 +28,13 @@ class View:
     columns: list[str]
     rows: list[list[Any]]
     kind: Literal["table", "kv"] = "table"
+    # What a terminal shows instead of the field names: one label per column (table) or per
+    # row (kv); None: the field names. Pipes always get the field names.
+    labels: list[str] | None = None
+    # Per column: right-align it (None: numbers right, text left).
+    right: list[bool] | None = None
+    # Columns whose "↑"/"↓" cells are coloured green/red on a colour terminal.
+    changes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""The workflows behind the answers: analytics with a comparison, the all-sites rollup, the
+report (the integration guide's dashboard fetch) and the digest. They take a client and return
+documents (plain dicts, the shapes `--json` prints); drawing them is `screens.py`'s job.
+
+Request costs (what `--help` states): analytics --compare 2 per website (the range and the next
+longer one); report 4 (analytics, countries, technology, pages) and 5 with --compare; digest 3 per
+website (analytics, the next longer range, pages). Resolving a domain to an id costs one
+/websites request unless it is cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from zenovay_cli import compare, rollup
+
+REPORT_PARTS = ("analytics", "countries", "technology", "pages")
+DIGEST_COST_PER_SITE = 3
+
+
+def _parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run the calls at once (they share the client's rate budget); the first failure raises."""
+    from zenovay_cli.fanout import run_all
+
+    names = list(calls)
+    outcomes = run_all(names, lambda name: calls[name](), concurrency=len(names))
+    for outcome in outcomes:
+        if not outcome.ok:
+            raise outcome.error  # type: ignore[misc]
+    return {o.item: o.value for o in outcomes}
+
+
+def analytics_compared(client: Any, website_id: str, range_value: str) -> dict[str, Any]:
+    """The API's analytics `data` for the range, plus "comparison" (2 requests, in parallel)."""
+    got = _parallel({
+        "current": lambda: client.get_analytics(website_id, range_value),
+        "longer": lambda: client.get_analytics(website_id, compare.LONGER[range_value]),
+    })
+    current = got["current"]
+    document = dict(current) if isinstance(current, dict) else {"data": current}
+    document["comparison"] = compare.compare(current, got["longer"], range_value)
+    return document
+
+
+def _site_identity(site: dict) -> dict[str, Any]:
+    return {"id": site.get("id"), "domain": site.get("domain"), "name": site.get("name")}
+
+
+def site_row(site: dict, current: Any, longer: Any | None, range_value: str) -> dict[str, Any]:
+    """One website's row of the rollup: summary, daily visitors (oldest first), comparison."""
+    data = current if isinstance(current, dict) else {}
+    row: dict[str, Any] = {
+        "website": _site_identity(site),
+        "time_range": data.get("time_range", range_value),
+        "summary": data.get("summary"),
+        "daily_visitors": [v for _, v in compare.daily_series(data)],
+    }
+    if longer is not None:
+        row["comparison"] = compare.compare(current, longer, range_value)
+    return row
+
+
+def finish_rollup(rows: list[dict], range_value: str, sort: str | None) -> dict[str, Any]:
+    """The rollup document: rows (sorted when asked), each with its share, and the totals."""
+    total = rollup.totals(rows)
+    for row, share in zip(rows, rollup.shares(rows, total["summary"]["total_visitors"])):
+        if "error" not in row:
+            row["share"] = None if share is None else round(share, 4)
+    if sort:
+        rows = rollup.sort_rows(rows, sort)
+    document: dict[str, Any] = {"time_range": range_value, "websites": rows, "totals": total}
+    if sort:
+        document["sort"] = sort
+    return document
+
+
+def report(client: Any, website_id: str, range_value: str, with_compare: bool) -> dict[str, Any]:
+    """The dashboard document: 4 requests in parallel (5 with the comparison)."""
+    calls: dict[str, Callable[[], Any]] = {
+        "analytics": lambda: client.get_analytics(website_id, range_value),
+        "countries": lambda: client.get_countries(website_id, range_value),
+        "technology": lambda: client.get_technology(website_id, range_value),
+        "pages": lambda: client.get_pages(website_id, range_value),
+    }
+    if with_compare:
+        calls["longer"] = lambda: client.get_analytics(website_id, compare.LONGER[range_value])
+    got = _parallel(calls)
+    analytics = got["analytics"]
+    site = analytics.get("website") if isinstance(analytics, dict) else None
+    document: dict[str, Any] = {
+        "website": site if isinstance(site, dict) else {"id": website_id},
+        "range": range_value,
+        **{part: got[part] for part in REPORT_PARTS},
+    }
+    if with_compare:
+        document["comparison"] = compare.compare(analytics, got["longer"], range_value)
+    return document
+
+
+def digest_site(client: Any, site: dict, range_value: str, top: int) -> dict[str, Any]:
+    """One website's part of the digest (3 requests, in parallel)."""
+    website_id = str(site.get("id"))
+    got = _parallel({
+        "current": lambda: client.get_analytics(website_id, range_value),
+        "longer": lambda: client.get_analytics(website_id, compare.LONGER[range_value]),
+        "pages": lambda: client.get_pages(website_id, range_value, top),
+    })
+    row = site_row(site, got["current"], got["longer"], range_value)
+    row["top_pages"] = list_items(got["pages"], ("pages", "top_pages", "topPages"))[:top]
+    return row
+
+
+def digest(rows: list[dict], range_value: str, now: datetime | None = None) -> dict[str, Any]:
+    """The digest document from the per-site rows (failed sites carry "error")."""
+    document = finish_rollup(rows, range_value, "visitors")
+    periods = [r["comparison"] for r in rows
+               if isinstance(r.get("comparison"), dict) and r["comparison"].get("available")]
+    return {
+        "generated_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "range": range_value,
+        "period": periods[0]["current"] if periods else None,
+        "previous_period": periods[0]["previous"] if periods else None,
+        "totals": document["totals"],
+        "movers": rollup.movers(rows),
+        "websites": document["websites"],
+        "failed": [{"website": rollup.site_name(r), "error": r["error"]}
+                   for r in rows if "error" in r],
+    }
+
+
+def list_items(data: Any, keys: tuple[str, ...]) -> list[dict]:
+    """The rows of a breakdown answer (pages, countries), tolerating a bare list."""
+    if isinstance(data, list):
+        items = data
+    elif isinstance(data, dict):
+        items = next((data[k] for k in keys if isinstance(data.get(k), list)), [])
+    else:
+        items = []
+    return [i for i in items if isinstance(i, dict)]
