@@ -37,17 +37,19 @@ def _resample(values: Sequence[float], width: int) -> list[float]:
 
 
 def sparkline(values: Sequence[float], mode: Mode, width: int | None = None) -> str:
-    """One character per value (or per bucket when more values than `width`), scaled from 0 to
-    the largest value; "" for no values or mode None."""
+    """One character per value (or per bucket when more values than `width`), scaled from the
+    smallest to the largest value; "" for no values or mode None."""
     if mode is None or not values:
         return ""
     ramp = _SPARK[mode]
     vals = _resample([max(0.0, float(v)) for v in values], width) if width else list(values)
-    top = max(vals)
-    if top <= 0:
-        return ramp[0] * len(vals)
+    # Scaled from the smallest to the largest value, so a trend shows even when every day is
+    # busy; a flat series is drawn at the bottom (all 0) or in the middle.
+    lo, hi = min(vals), max(vals)
     last = len(ramp) - 1
-    return "".join(ramp[min(last, int(round(v / top * last)))] for v in vals)
+    if hi == lo:
+        return (ramp[0] if hi <= 0 else ramp[last // 2]) * len(vals)
+    return "".join(ramp[min(last, int(round((v - lo) / (hi - lo) * last)))] for v in vals)
 
 
 def bar(fraction: float | None, width: int, mode: Mode) -> str:

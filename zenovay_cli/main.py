@@ -23,7 +23,7 @@ EPILOG = "Exit codes: 0 ok, 1 API/network failure, 2 usage, 3 partial failure, 4
 # A name missing here still works (the whole tree is built); tests/test_startup_imports.py checks
 # that this list is the tree.
 QUERY_COMMANDS = ("usage", "websites", "analytics", "visitors", "pages", "countries", "tech", "errors")
-COMMANDS = (*QUERY_COMMANDS, "export", "alert", "completion", "auth", "config", "cache", "sandbox")
+COMMANDS = (*QUERY_COMMANDS, "report", "digest", "export", "alert", "completion", "auth", "config", "cache", "sandbox")
 
 # The root options (see `root` below): flags, and options that take the next argument as value.
 _ROOT_FLAGS = frozenset(("--demo", "--no-color", "--debug"))
@@ -40,6 +40,10 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import query
 
         query.register(app)
+    if wanted("report", "digest"):
+        from zenovay_cli.commands import answers_cmd
+
+        answers_cmd.register(app)
     if wanted("export"):
         from zenovay_cli.commands import export_cmd
 
@@ -68,7 +72,7 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import completion_cmd
 
         completion_cmd.register(app)
-    if only is not None:  # query.register adds eight commands; keep the one asked for
+    if only is not None:  # query.register adds eight commands, answers_cmd two; keep the one asked for
         app.registered_commands = [c for c in app.registered_commands if c.name == only]
 
 

@@ -1,5 +1,6 @@
 """The query commands: usage, websites, analytics, visitors, pages, countries, tech, errors."""
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
 EXAMPLES = {
     "usage": "Example: zenovay usage --json | jq .usage.monthly_remaining",
     "websites": "Examples: zenovay websites  ·  zenovay websites mysite.com --json",
-    "analytics": "Examples: zenovay analytics mysite.com --range 30d  ·  zenovay analytics --all --format csv",
+    "analytics": "Examples: zenovay analytics mysite.com --range 30d --compare  ·  zenovay analytics --all --compare --sort change  ·  zenovay analytics --all --format csv",
     "visitors": "Examples: zenovay visitors mysite.com --limit 20  ·  zenovay visitors mysite.com --all --format ndjson > visitors.ndjson",
     "pages": "Example: zenovay pages mysite.com --range 30d --limit 10",
     "countries": "Example: zenovay countries mysite.com --json | jq -r '.countries[0].country_name'",
@@ -53,29 +54,70 @@ def websites(website: WebsiteArg = None) -> None:
         st.out.emit("website", st.client().get_website(resolve_website(website)), st.fmt)
 
 
+class SortBy(str, Enum):
+    visitors = "visitors"
+    views = "views"
+    change = "change"
+    name = "name"
+
+
 @data_command
 def analytics(
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
     all_: Annotated[
-        bool, typer.Option("--all", "-a", help="One row per website, for every website the key can see.")
+        bool, typer.Option("--all", "-a", help="One row per website, for every website the key can see, with a totals row and each site's share of all visitors.")
     ] = False,
+    compare_: Annotated[
+        bool, typer.Option("--compare", help="Compare with the previous period (7d, 30d, 90d): the same number of days before, summed from the daily rows of the next longer range. Costs 2 requests per website. Unique visitors are compared as sums of daily unique visitors: approximate.")
+    ] = False,
+    sort: Annotated[
+        SortBy | None, typer.Option("--sort", help="With --all: order by visitors, views, name, or change (the biggest movers first; needs --compare).", case_sensitive=False, show_default=False)
+    ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-j", min=1, max=32, help="With --all: websites fetched at once (all share one rate budget).")
     ] = DEFAULT_CONCURRENCY,
 ) -> None:
-    """Show visitors, page views and unique visitors with the daily trend."""
+    """Show visitors, page views and unique visitors with the daily trend (1 request; 2 with --compare)."""
+    from zenovay_cli.errors import UsageError
+
     st = state()
+    if compare_:
+        from zenovay_cli.compare import check_range
+
+        check_range(range_.value)
+    if sort is not None and not all_:
+        raise UsageError("--sort orders the rows of --all; add --all")
+    if sort is SortBy.change and not compare_:
+        raise UsageError("--sort change needs --compare (it orders by the change against the previous period)")
     if all_:
         if website is not None:
             st.out.warn("--all given: ignoring the website argument")
-        st.out.emit("analytics_all", analytics_all(range_.value, concurrency), st.fmt)
+        analytics_all(range_.value, concurrency, compare_, sort.value if sort else None)
         return
-    st.out.emit("analytics", st.client().get_analytics(resolve_website(website), range_.value), st.fmt)
+    website_id = resolve_website(website)
+    if not compare_:
+        st.out.emit("analytics", st.client().get_analytics(website_id, range_.value), st.fmt)
+        return
+    from zenovay_cli import answers, screens
+
+    document = answers.analytics_compared(st.client(), website_id, range_.value)
+    if st.fmt == "json":
+        st.out.emit("analytics", document, "json")
+    elif st.fmt == "table":
+        plain = {k: v for k, v in document.items() if k != "comparison"}
+        from zenovay_cli.views import views_for
+
+        st.out.show([*views_for("analytics", plain), screens.compare_view(document["comparison"], st.out.is_tty)])
+    else:
+        st.out.records(screens.compare_records(document), st.fmt)
 
 
-def analytics_all(range_value: str, concurrency: int) -> dict:
-    """Every website's summary, fetched in parallel within one shared rate budget."""
+def analytics_all(range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None) -> None:
+    """Every website's summary (and the previous period's), fetched in parallel within one
+    shared rate budget, drawn as the rollup: totals, shares, trend, changes."""
+    from zenovay_cli import answers, screens
+    from zenovay_cli.compare import LONGER
     from zenovay_cli.errors import PartialFailure, ZenovayError
     from zenovay_cli.fanout import run_all
     from zenovay_cli.ratelimit import RateBudget
@@ -84,33 +126,57 @@ def analytics_all(range_value: str, concurrency: int) -> dict:
     budget = RateBudget(max_wait=st.settings.max_wait, on_wait=lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
     client = st.client(budget=budget)
     sites = website_list(client.list_websites())
+    ranges = (range_value, LONGER[range_value]) if with_compare else (range_value,)
+    # One task per request (not per website), so a site's two requests run side by side.
+    tasks = [(i, r) for i in range(len(sites)) for r in ranges]
     outcomes = run_all(
-        sites,
-        lambda w: client.get_analytics(str(w.get("id")), range_value),
-        concurrency=concurrency,
+        tasks, lambda t: client.get_analytics(str(sites[t[0]].get("id")), t[1]), concurrency=concurrency,
     )
-    rows, failures = [], []
-    for o in outcomes:
-        w = o.item
-        row = {"website": {"id": w.get("id"), "domain": w.get("domain"), "name": w.get("name")}}
-        if o.ok:
-            data = o.value if isinstance(o.value, dict) else {}
-            row.update({"time_range": data.get("time_range", range_value), "summary": data.get("summary")})
-        else:
-            message = redact(o.error.message if isinstance(o.error, ZenovayError) else str(o.error))
-            row["error"] = message
-            request_id = redact(getattr(o.error, "request_id", None))
-            # The one stderr line names each failure's request id: that is what support asks for.
-            failures.append(f"{w.get('domain')} ({message}" + (f"; request id: {request_id})" if request_id else ")"))
-        rows.append(row)
-    result = {"time_range": range_value, "websites": rows}
+    answers_by = {o.item: o for o in outcomes}
+    rows, failures, errors = [], [], []
+    for i, w in enumerate(sites):
+        failed = next((answers_by[(i, r)] for r in ranges if not answers_by[(i, r)].ok), None)
+        if failed is None:
+            longer = answers_by[(i, ranges[1])].value if with_compare else None
+            rows.append(answers.site_row(w, answers_by[(i, range_value)].value, longer, range_value))
+            continue
+        error = failed.error
+        errors.append(error)
+        message = redact(error.message if isinstance(error, ZenovayError) else str(error))
+        rows.append({"website": {"id": w.get("id"), "domain": w.get("domain"), "name": w.get("name")},
+                     "error": message})
+        request_id = redact(getattr(error, "request_id", None))
+        # The one stderr line names each failure's request id: that is what support asks for.
+        failures.append(f"{w.get('domain')} ({message}" + (f"; request id: {request_id})" if request_id else ")"))
     if failures and len(failures) == len(rows):
-        first = next(o.error for o in outcomes if not o.ok)
-        raise first
+        raise errors[0]
+    document = answers.finish_rollup(rows, range_value, sort)
+    _emit_rollup(document)
     if failures:
-        st.out.emit("analytics_all", result, st.fmt)
         raise PartialFailure(f"{len(failures)} of {len(rows)} websites failed: " + ", ".join(failures))
-    return result
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when stdout is one (COLUMNS wins), else None."""
+    st = state()
+    if not st.out.is_tty:
+        return None
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _emit_rollup(document: dict) -> None:
+    from zenovay_cli import glyphs, screens
+
+    st = state()
+    if st.fmt == "json":
+        st.out.emit("analytics_all", document, "json")
+    elif st.fmt == "table":
+        mode = glyphs.mode_for(st.out.is_tty, st.out.color)
+        st.out.show(screens.rollup_views(document, mode, terminal_width()))
+    else:
+        st.out.records(screens.rollup_records(document), st.fmt)
 
 
 @data_command
@@ -138,24 +204,46 @@ def visitors(
 
 @data_command
 def pages(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
-    """Show the most visited pages."""
+    """Show the most visited pages with each one's share of the period's visitors (a table costs one more request, for the visitors total)."""
     st = state()
-    st.out.emit("pages", st.client().get_pages(resolve_website(website), range_.value, limit), st.fmt)
+    website_id = resolve_website(website)
+    _breakdown("pages", website_id, range_.value, lambda: st.client().get_pages(website_id, range_.value, limit))
 
 
 @data_command
 def countries(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
-    """Show visitors by country."""
+    """Show visitors by country with each one's share of the period's visitors (a table costs one more request, for the visitors total)."""
     st = state()
-    data = st.client().get_countries(resolve_website(website), range_.value, limit)
-    st.out.emit("countries", data, st.fmt)
+    website_id = resolve_website(website)
+    _breakdown("countries", website_id, range_.value, lambda: st.client().get_countries(website_id, range_.value, limit))
 
 
 @data_command
 def tech(website: WebsiteArg = None, range_: RangeOpt = Range.d7) -> None:
-    """Show browsers, operating systems and device types."""
+    """Show browsers, operating systems and device types with shares of the period's visitors (a table costs one more request, for the visitors total)."""
     st = state()
-    st.out.emit("tech", st.client().get_technology(resolve_website(website), range_.value), st.fmt)
+    website_id = resolve_website(website)
+    _breakdown("tech", website_id, range_.value, lambda: st.client().get_technology(website_id, range_.value))
+
+
+def _breakdown(kind: str, website_id: str, range_value: str, fetch) -> None:
+    """A breakdown answer; as a table, each row's share of the period's visitors too (one more
+    request, for the analytics summary, in parallel) and a bar on a terminal. json/csv/ndjson:
+    the API's answer only."""
+    st = state()
+    if st.fmt != "table":
+        st.out.emit(kind, fetch(), st.fmt)
+        return
+    from zenovay_cli import glyphs, screens
+    from zenovay_cli.answers import _parallel
+    from zenovay_cli.compare import summary_value
+    from zenovay_cli.views import views_for
+
+    got = _parallel({"data": fetch, "analytics": lambda: st.client().get_analytics(website_id, range_value)})
+    total = summary_value(got["analytics"], "total_visitors")
+    mode = glyphs.mode_for(st.out.is_tty, st.out.color)
+    width = terminal_width()
+    st.out.show([screens.with_shares(v, total, mode, width) for v in views_for(kind, got["data"])])
 
 
 @data_command

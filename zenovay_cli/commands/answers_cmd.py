@@ -1,0 +1,195 @@
+"""report (the integration guide's dashboard on one screen) and digest (the week in a message)."""
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from zenovay_cli.commands.common import (
+    DEFAULT_CONCURRENCY,
+    Range,
+    RangeOpt,
+    WebsiteArg,
+    data_command,
+    redact,
+    request_options,
+    resolve_website,
+    state,
+    website_list,
+)
+
+EXAMPLES = {
+    "report": "Examples: zenovay report mysite.com --compare  ·  zenovay report mysite.com --range 30d --watch 60  ·  zenovay report mysite.com --json | jq .pages",
+    "digest": "Examples: zenovay digest | mail -s 'Weekly traffic' me@example.com  ·  zenovay digest --to \"$SLACK_WEBHOOK_URL\"  ·  zenovay digest --website shop.com --website blog.com --format json",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report", epilog=EXAMPLES["report"])(report)
+    app.command("digest", epilog=EXAMPLES["digest"])(digest)
+
+
+@data_command
+def report(
+    website: WebsiteArg = None,
+    range_: RangeOpt = Range.d7,
+    compare_: Annotated[bool, typer.Option("--compare", help="Show each headline figure's change against the previous period (7d, 30d, 90d; one more request).")] = False,
+    watch: Annotated[float | None, typer.Option("--watch", min=5, help="Redraw every this many seconds until Ctrl-C; answers still fresh in the cache are not fetched again.", show_default=False)] = None,
+) -> None:
+    """Show the dashboard: headline figures, the daily trend, top pages, countries, browsers and devices (4 requests in parallel; 5 with --compare)."""
+    from zenovay_cli.errors import UsageError
+
+    st = state()
+    if st.fmt not in ("table", "json"):
+        raise UsageError(f"report draws a screen or prints --json, not --format {st.fmt}")
+    if compare_:
+        from zenovay_cli.compare import check_range
+
+        check_range(range_.value)
+    website_id = resolve_website(website)
+    if watch is None:
+        _draw_report(website_id, range_.value, compare_)
+        return
+    _watch(website_id, range_.value, compare_, watch)
+
+
+def _draw_report(website_id: str, range_value: str, with_compare: bool, footer: str | None = None) -> None:
+    from zenovay_cli import answers
+
+    st = state()
+    document = answers.report(st.client(), website_id, range_value, with_compare)
+    if st.fmt == "json":
+        st.out.emit("report", document, "json")
+        return
+    from zenovay_cli import glyphs, screens
+    from zenovay_cli.commands.query import terminal_width
+
+    lines = screens.report_lines(document, terminal_width() or 80, glyphs.mode_for(st.out.is_tty, st.out.color), st.out.color)
+    if footer:
+        lines += ["", footer]
+    st.out.stdout.write("\n".join(lines) + "\n")
+    st.out.stdout.flush()
+
+
+def _watch(website_id: str, range_value: str, with_compare: bool, every: float) -> None:
+    """Redraw in place on a terminal (one screen after another when piped) until Ctrl-C; the
+    terminal is restored however it ends (main turns Ctrl-C into exit 130)."""
+    import time
+
+    st = state()
+    tty = st.out.is_tty and st.fmt == "table"
+    out = st.out.stdout
+    if tty:
+        out.write("\x1b[?25l")  # hide the cursor while redrawing
+    try:
+        while True:
+            if tty:
+                out.write("\x1b[H\x1b[2J")
+            footer = f"Updated {time.strftime('%H:%M:%S')} · every {every:g} s · Ctrl-C to stop" if tty else None
+            _draw_report(website_id, range_value, with_compare, footer)
+            time.sleep(every)
+    finally:
+        if tty:
+            out.write("\x1b[?25h")
+            out.flush()
+
+
+class DigestFormat(str, Enum):
+    markdown = "markdown"
+    slack = "slack"
+    json = "json"
+
+
+@request_options
+def digest(
+    website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website (id or domain; repeatable) [default: every website].", show_default=False)] = None,
+    range_: RangeOpt = Range.d7,
+    fmt: Annotated[DigestFormat, typer.Option("--format", "-f", help="markdown (readable in mail), slack (Slack's message JSON) or json.", case_sensitive=False)] = DigestFormat.markdown,
+    to: Annotated[list[str] | None, typer.Option("--to", help="POST the digest here instead of printing it (repeatable): Slack webhooks (or slack+https://…) get Slack's message, other URLs signed JSON, as alert --notify.", show_default=False)] = None,
+    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign JSON bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var.", show_default=False)] = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=20, help="Top pages per website.")] = 3,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Requests in flight at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
+) -> None:
+    """Summarise the period against the previous one for every website: figures, top movers, top pages (3 requests per website, plus 1 for the website list). Exit 3 if some websites failed (the digest still names them)."""
+    from zenovay_cli import answers, screens
+    from zenovay_cli.commands.common import find_website, not_found
+    from zenovay_cli.compare import check_range
+    from zenovay_cli.errors import PartialFailure, ZenovayError
+    from zenovay_cli.fanout import run_all
+    from zenovay_cli.ratelimit import RateBudget
+
+    st = state()
+    check_range(range_.value)
+    urls = list(to or [])
+    if urls:
+        from zenovay_cli.notify import check_url
+
+        for url in urls:
+            check_url(url)
+    budget = RateBudget(max_wait=st.settings.max_wait, on_wait=lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
+    client = st.client(budget=budget)
+    sites = website_list(client.list_websites())
+    if website:
+        chosen = []
+        for name in website:
+            match = find_website(sites, name)
+            if match is None:
+                raise not_found(name, sites)
+            if match not in chosen:
+                chosen.append(match)
+        sites = chosen
+    cost = answers.DIGEST_COST_PER_SITE * len(sites)
+    if st.out.err_is_tty:
+        st.out.info(f"digest: {len(sites)} website(s) × {answers.DIGEST_COST_PER_SITE} requests = {cost} requests (+1 for the website list, done)")
+    outcomes = run_all(sites, lambda w: answers.digest_site(client, w, range_.value, top), concurrency=max(1, concurrency // answers.DIGEST_COST_PER_SITE))
+    rows, failures = [], []
+    for o in outcomes:
+        if o.ok:
+            rows.append(o.value)
+            continue
+        message = redact(o.error.message if isinstance(o.error, ZenovayError) else str(o.error))
+        rows.append({"website": {"id": o.item.get("id"), "domain": o.item.get("domain"), "name": o.item.get("name")}, "error": message})
+        failures.append(f"{o.item.get('domain')} ({message})")
+    if rows and len(failures) == len(rows):
+        raise next(o.error for o in outcomes if not o.ok)
+    document = answers.digest(rows, range_.value)
+    if urls:
+        _post(urls, document, notify_secret)
+    elif fmt is DigestFormat.markdown:
+        st.out.stdout.write(screens.digest_markdown(document))
+        st.out.stdout.flush()
+    elif fmt is DigestFormat.slack:
+        st.out.emit("digest", {"text": screens.digest_slack_text(document)}, "json")
+    else:
+        st.out.emit("digest", document, "json")
+    if failures:
+        raise PartialFailure(f"{len(failures)} of {len(rows)} websites failed (named in the digest): " + ", ".join(failures))
+
+
+class _Digest:
+    """The digest as a notification (notify's wire formats: Slack's text, or the JSON document)."""
+
+    fingerprint = "digest"
+
+    def __init__(self, document: dict, text: str) -> None:
+        self.document, self.text = document, text
+
+    def to_dict(self) -> dict:
+        return self.document
+
+
+def _post(urls: list, document: dict, secret) -> None:
+    from zenovay_cli import screens
+    from zenovay_cli.errors import ZenovayError
+    from zenovay_cli.notify import send_events
+
+    st = state()
+    # notify escapes Slack's three special characters itself: give it the text unescaped.
+    digest = _Digest(document, screens.digest_slack_text(document, escape=False))
+    failed = []
+    for _, result in send_events([digest], urls, secret=secret):
+        st.out.info(f"digest: {result}")
+        if not result.ok:
+            failed.append(str(result))
+    if failed:
+        raise ZenovayError("; ".join(failed), hint="The digest was not delivered there; run again to retry.")
