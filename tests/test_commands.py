@@ -168,14 +168,35 @@ def register(rsps, case: Case) -> None:
     answer(rsps, case.path, case.data)
 
 
+BREAKDOWNS = ("pages", "countries", "tech")
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_command_prints_a_readable_table(api, zenovay, case):
     register(api, case)
+    if case.argv[0] in BREAKDOWNS:  # a table shows shares of the period's visitors: +1 request
+        answer(api, f"/analytics/{WID}", ANALYTICS)
     result = zenovay(*case.argv)
     assert result.code == 0, result
     for text in case.table:
         assert text in result.out, result
     assert result.err == "", result
+    if case.argv[0] in BREAKDOWNS:
+        first = next(r for r in (case.data.get("pages") or case.data.get("countries")
+                                 or case.data["browsers"]))
+        share = f"{100 * first['visitors'] / ANALYTICS['summary']['total_visitors']:.1f}%"
+        assert share in result.out, result
+
+
+def test_breakdown_table_without_the_visitors_total_still_shows_the_rows(api, zenovay):
+    answer(api, "/websites", WEBSITES)
+    answer(api, f"/analytics/{WID}/pages", PAGES)
+    api.get(f"{BASE}/analytics/{WID}", status=404,
+            json={"success": False, "error": {"code": "NOT_FOUND", "message": "gone"}})
+    result = zenovay("pages", "mywebsite.com")
+    assert result.code == 0, result
+    assert "/pricing" in result.out and "share" not in result.out
+    assert "shares left out" in result.err
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -479,7 +479,7 @@ _NAME_COLUMNS = ("url", "path", "page_url", "title", "country_name", "name")
 def with_shares(view: View, total: float | None, mode: Mode, width: int | None) -> View:
     """`view` (a pages/countries/technology table) with each row's share of the period's visitors
     and, on a terminal (mode), a bar; long names cut with "…" to fit `width` (terminal only)."""
-    if view.kind != "table" or "visitors" not in view.columns or not view.rows:
+    if view.kind != "table" or "visitors" not in view.columns or not view.rows or not total:
         return view
     from zenovay_cli.output import format_cell
 

@@ -36,7 +36,12 @@ def report(
     compare_: Annotated[bool, typer.Option("--compare", help="Show each headline figure's change against the previous period (7d, 30d, 90d; one more request).")] = False,
     watch: Annotated[float | None, typer.Option("--watch", min=5, help="Redraw every this many seconds until Ctrl-C; answers still fresh in the cache are not fetched again.", show_default=False)] = None,
 ) -> None:
-    """Show the dashboard: headline figures, the daily trend, top pages, countries, browsers and devices (4 requests in parallel; 5 with --compare)."""
+    """Show the dashboard: figures, daily trend, top pages, countries, browsers, devices (4 requests).
+
+    The four requests run in parallel inside the shared rate budget; --compare adds one (the
+    next longer range). A domain costs one /websites lookup unless it is cached. On a terminal
+    the screen fits 80x24; --watch redraws it in place.
+    """
     from zenovay_cli.errors import UsageError
 
     st = state()
@@ -110,7 +115,13 @@ def digest(
     top: Annotated[int, typer.Option("--top", min=1, max=20, help="Top pages per website.")] = 3,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Requests in flight at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
 ) -> None:
-    """Summarise the period against the previous one for every website: figures, top movers, top pages (3 requests per website, plus 1 for the website list). Exit 3 if some websites failed (the digest still names them)."""
+    """Summarise the period against the previous one: figures, top movers, top pages per website.
+
+    Costs 3 requests per website (the range, the next longer range, pages) plus 1 for the website
+    list; on a terminal the cost is stated before fetching. Exit 3 if some websites failed (the
+    digest still goes out and names them). Unique visitors are compared as sums of daily unique
+    visitors (approximate).
+    """
     from zenovay_cli import answers, screens
     from zenovay_cli.commands.common import find_website, not_found
     from zenovay_cli.compare import check_range

@@ -116,7 +116,7 @@ def analytics(
 def analytics_all(range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None) -> None:
     """Every website's summary (and the previous period's), fetched in parallel within one
     shared rate budget, drawn as the rollup: totals, shares, trend, changes."""
-    from zenovay_cli import answers, screens
+    from zenovay_cli import answers
     from zenovay_cli.compare import LONGER
     from zenovay_cli.errors import PartialFailure, ZenovayError
     from zenovay_cli.fanout import run_all
@@ -204,7 +204,7 @@ def visitors(
 
 @data_command
 def pages(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
-    """Show the most visited pages with each one's share of the period's visitors (a table costs one more request, for the visitors total)."""
+    """Show the most visited pages and each one's share of visitors (a table: +1 request)."""
     st = state()
     website_id = resolve_website(website)
     _breakdown("pages", website_id, range_.value, lambda: st.client().get_pages(website_id, range_.value, limit))
@@ -212,7 +212,7 @@ def pages(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitO
 
 @data_command
 def countries(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
-    """Show visitors by country with each one's share of the period's visitors (a table costs one more request, for the visitors total)."""
+    """Show visitors by country and each one's share of visitors (a table: +1 request)."""
     st = state()
     website_id = resolve_website(website)
     _breakdown("countries", website_id, range_.value, lambda: st.client().get_countries(website_id, range_.value, limit))
@@ -220,7 +220,7 @@ def countries(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: Li
 
 @data_command
 def tech(website: WebsiteArg = None, range_: RangeOpt = Range.d7) -> None:
-    """Show browsers, operating systems and device types with shares of the period's visitors (a table costs one more request, for the visitors total)."""
+    """Show browsers, operating systems and device types with shares (a table: +1 request)."""
     st = state()
     website_id = resolve_website(website)
     _breakdown("tech", website_id, range_.value, lambda: st.client().get_technology(website_id, range_.value))
@@ -228,22 +228,28 @@ def tech(website: WebsiteArg = None, range_: RangeOpt = Range.d7) -> None:
 
 def _breakdown(kind: str, website_id: str, range_value: str, fetch) -> None:
     """A breakdown answer; as a table, each row's share of the period's visitors too (one more
-    request, for the analytics summary, in parallel) and a bar on a terminal. json/csv/ndjson:
-    the API's answer only."""
+    request, for the analytics summary, made only when there are rows to share) and a bar on a
+    terminal. json/csv/ndjson: the API's answer only."""
     st = state()
+    data = fetch()
     if st.fmt != "table":
-        st.out.emit(kind, fetch(), st.fmt)
+        st.out.emit(kind, data, st.fmt)
         return
     from zenovay_cli import glyphs, screens
-    from zenovay_cli.answers import _parallel
     from zenovay_cli.compare import summary_value
+    from zenovay_cli.errors import ZenovayError
     from zenovay_cli.views import views_for
 
-    got = _parallel({"data": fetch, "analytics": lambda: st.client().get_analytics(website_id, range_value)})
-    total = summary_value(got["analytics"], "total_visitors")
+    views = views_for(kind, data)
+    total = None
+    if any(v.kind == "table" and "visitors" in v.columns and v.rows for v in views):
+        try:
+            total = summary_value(st.client().get_analytics(website_id, range_value), "total_visitors")
+        except ZenovayError as exc:  # the rows still show; only their shares need the total
+            st.out.warn(f"shares left out: the visitors total could not be fetched ({redact(exc.message)})")
     mode = glyphs.mode_for(st.out.is_tty, st.out.color)
     width = terminal_width()
-    st.out.show([screens.with_shares(v, total, mode, width) for v in views_for(kind, got["data"])])
+    st.out.show([screens.with_shares(v, total, mode, width) for v in views])
 
 
 @data_command

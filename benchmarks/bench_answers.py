@@ -1,0 +1,88 @@
+"""The answers' speed: `report` against one `analytics` query, and `analytics --all --compare`.
+
+(a) `report WEBSITE_ID --json --no-cache` (4 requests in parallel) against `analytics WEBSITE_ID
+    --json --no-cache` (1 request) at 100 ms sandbox latency, interleaved, medians. Goal: report
+    <= 1.3x the single query.
+(b) `analytics --all --compare --json --no-cache` over 12 websites at 100 ms latency with the
+    sandbox's per-minute limit at 30 (25 requests: the list and 2 per website). Goal: <= 2 s.
+    Also prints the 429s the sandbox sent.
+
+Starts the sandbox itself on 127.0.0.1; prints numbers, asserts nothing.
+
+    python benchmarks/bench_answers.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Sandbox, clean_env, with_bytecode_cache, zenovay_executable  # noqa: E402
+
+REPORT_GOAL = 1.3
+ROLLUP_GOAL = 2.0
+
+
+def timed(argv: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv[1:4])} ... failed ({done.returncode}): {done.stderr[-1500:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args()
+    exe = zenovay_executable()
+    with tempfile.TemporaryDirectory() as tmp:
+        with Sandbox("--websites", "12", "--latency", str(args.latency)) as sb:
+            env = with_bytecode_cache(clean_env({
+                "ZENOVAY_BASE_URL": sb.base_url, "ZENOVAY_API_KEY": sb.api_key,
+                "XDG_CACHE_HOME": tmp, "XDG_CONFIG_HOME": tmp, "XDG_STATE_HOME": tmp,
+            }), Path(tmp) / "pyc")
+            site = json.loads(subprocess.run([exe, "websites", "--json", "--no-cache"], env=env,
+                                             capture_output=True, text=True).stdout)["websites"][0]["id"]
+            single = [exe, "analytics", site, "--json", "--no-cache"]
+            report = [exe, "report", site, "--json", "--no-cache"]
+            timed(single, env), timed(report, env)  # warm the bytecode cache
+            singles, reports = [], []
+            for _ in range(args.repeats):
+                singles.append(timed(single, env))
+                reports.append(timed(report, env))
+            a, r = statistics.median(singles), statistics.median(reports)
+            ratio = r / a
+            print(f"(a) {args.latency * 1000:.0f} ms latency, median of {args.repeats}: "
+                  f"analytics {a * 1000:.0f} ms, report {r * 1000:.0f} ms -> {ratio:.2f}x "
+                  f"(goal <= {REPORT_GOAL}x: {'met' if ratio <= REPORT_GOAL else 'NOT met'})")
+
+            sb.configure(rate_limit=30)
+            rollup = [exe, "analytics", "--all", "--compare", "--json", "--no-cache"]
+            times, rejected, sent = [], [], []
+            for _ in range(min(args.repeats, 3)):
+                sb.reset()  # a fresh minute for the sandbox's limit each time
+                times.append(timed(rollup, env))
+                stats = sb.stats()
+                rejected.append(int(stats["status_counts"].get("429", 0)))
+                sent.append(stats["requests"])
+                time.sleep(0.2)
+            t = statistics.median(times)
+            print(f"(b) analytics --all --compare, 12 websites, 30/min, {args.latency * 1000:.0f} ms: "
+                  f"median {t:.2f} s over {len(times)} runs ({', '.join(f'{x:.2f}' for x in times)}); "
+                  f"requests {sent}, 429s {rejected} "
+                  f"(goal <= {ROLLUP_GOAL} s: {'met' if t <= ROLLUP_GOAL else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

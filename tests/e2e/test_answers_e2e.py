@@ -1,0 +1,230 @@
+"""The answers (analytics --compare, the --all rollup, report, digest) run as the installed command
+against the sandbox; every figure is recomputed here from the sandbox's own daily rows, and
+requests are counted on the sandbox side."""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+import shutil
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.conftest import zenovay_executable
+from tests.e2e.test_alert_e2e import HOOK_PATH, SECRET, receiver  # noqa: F401 - a fixture
+from zenovay_cli.sandbox.data import SandboxData
+
+# Mar 3: the 7d period (Feb 25 - Mar 3) crosses a month boundary.
+TODAY = date(2026, 3, 3)
+SITES = 5  # the last one has no visitors, the one before it answers daily_stats: []
+
+
+@pytest.fixture
+def world(sb):
+    """The sandbox with a zero-visitor site and an empty-daily_stats site; restored afterwards."""
+    sb.configure(websites=SITES, today=TODAY.isoformat(), quiet_websites=1, undated_websites=1)
+    yield SandboxData(seed=0, websites=SITES, today=TODAY, quiet_websites=1, undated_websites=1)
+    sb.configure(websites=4, today=None, quiet_websites=0, undated_websites=0)
+
+
+def run_json(cli, *args):
+    result = cli(*args, *(() if "--json" in args else ("--json",)), "--no-cache")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def expected_comparison(data, site, range_, longer):
+    """(current visitors, previous visitors, previous views) from the sandbox's own rows."""
+    days = {"7d": 7, "30d": 30, "90d": 90}[range_]
+    first = TODAY - timedelta(days=days - 1)
+    lo, hi = first - timedelta(days=days), first - timedelta(days=1)
+    rows = [r for r in data.overview(site, longer)["daily_stats"]
+            if lo <= date.fromisoformat(r["date"]) <= hi]
+    current = data.overview(site, range_)["summary"]
+    return current["total_visitors"], sum(r["total_visitors"] for r in rows), \
+        sum(r["page_views"] for r in rows), (lo.isoformat(), hi.isoformat())
+
+
+@pytest.mark.parametrize("range_,longer", [("7d", "30d"), ("30d", "90d"), ("90d", "1y")])
+def test_analytics_compare_sums_the_previous_days_of_the_longer_range(cli, sb, world, range_, longer):
+    site = world.website_ids[0]
+    got = run_json(cli, "analytics", site, "--range", range_, "--compare")
+    now, before, views_before, (lo, hi) = expected_comparison(world, site, range_, longer)
+    metrics = got["comparison"]["metrics"]
+    assert (got["comparison"]["previous"]["start"], got["comparison"]["previous"]["end"]) == (lo, hi)
+    assert metrics["total_visitors"]["current"] == now == got["summary"]["total_visitors"]
+    assert metrics["total_visitors"]["previous"] == before
+    assert metrics["total_visitors"]["change_pct"] == round(100 * (now - before) / before, 1)
+    assert metrics["total_page_views"]["previous"] == views_before
+    assert metrics["unique_visitors"]["approximate"] is True
+    # The rest of the document is exactly the plain command's answer.
+    plain = run_json(cli, "analytics", site, "--range", range_)
+    assert {k: v for k, v in got.items() if k != "comparison"} == plain
+    assert sb.stats()["requests"] == 3  # 2 with --compare, 1 without
+
+
+def test_compare_on_24h_or_1y_is_a_usage_error_before_any_request(cli, sb, world):
+    for range_ in ("24h", "1y"):
+        result = cli("analytics", world.website_ids[0], "--range", range_, "--compare")
+        assert result.returncode == 2, result.stderr
+        assert "7d, 30d, 90d" in result.stderr
+    assert sb.stats()["requests"] == 0
+
+
+def test_all_compare_rollup_totals_shares_zero_and_empty_sites(cli, sb, world):
+    got = run_json(cli, "analytics", "--all", "--compare")
+    assert sb.stats()["requests"] <= 2 * SITES + 1  # + the website list
+    rows = {r["website"]["id"]: r for r in got["websites"]}
+    total = sum(world.overview(s, "7d")["summary"]["total_visitors"] for s in world.website_ids)
+    assert got["totals"]["summary"]["total_visitors"] == total
+    for site in world.website_ids:
+        visitors = world.overview(site, "7d")["summary"]["total_visitors"]
+        assert rows[site]["share"] == round(visitors / total, 4)
+    quiet, undated = world.website_ids[-1], world.website_ids[-2]
+    zero = rows[quiet]["comparison"]["metrics"]["total_visitors"]
+    assert (zero["current"], zero["previous"], zero["change_pct"], zero["new"]) == (0, 0, None, False)
+    assert rows[quiet]["share"] == 0.0
+    assert rows[undated]["comparison"]["available"] is False
+    assert "no daily_stats" in rows[undated]["comparison"]["reason"]
+    # The totals' previous period covers the sites with a comparison only.
+    prev = sum(expected_comparison(world, s, "7d", "30d")[1] for s in world.website_ids[:-2]) + 0
+    assert got["totals"]["comparison"]["metrics"]["total_visitors"]["previous"] == prev
+
+
+def test_sort_change_lists_the_movers_first_and_the_table_has_a_totals_row(cli, world):
+    result = cli("analytics", "--all", "--compare", "--sort", "change", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "All websites (7d), sorted by change"
+    changes = {}
+    for site in world.website_ids[:-2]:
+        now, before, _, _ = expected_comparison(world, site, "7d", "30d")
+        changes[world.overview(site, "7d")["website"]["domain"]] = abs(now - before) / before
+    expected = sorted(changes, key=lambda d: -changes[d])
+    shown = [line.split()[0] for line in lines[2:2 + len(expected)]]
+    assert shown == expected
+    # Then the zero-visitor site (0%), the one without daily rows (n/a), and the totals row.
+    rest = [line.split()[0] for line in lines[2 + len(expected):2 + len(expected) + 3]]
+    quiet, undated = (world.overview(s, "7d")["website"]["domain"] for s in world.website_ids[-1:-3:-1])
+    assert rest == [quiet, undated, "All"]
+    assert "no daily_stats for the 30d range" in result.stdout  # why that site has no change
+    assert not any(ch in result.stdout for ch in "▁▂▃▄▅▆▇█")  # no sparkline into a pipe
+
+
+def test_all_csv_carries_the_same_figures_as_plain_columns(cli, world):
+    result = cli("analytics", "--all", "--compare", "--format", "csv", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    records = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(records) == SITES
+    first = records[0]
+    site = world.website_ids[0]
+    now, before, _, _ = expected_comparison(world, site, "7d", "30d")
+    assert int(first["summary.total_visitors"]) == now
+    assert int(first["previous.total_visitors"]) == before
+    assert float(first["change_pct.total_visitors"]) == round(100 * (now - before) / before, 1)
+    assert not any(ch in result.stdout for ch in "▁▂▃▄▅▆▇█↑↓")
+
+
+def test_plain_all_json_keeps_its_keys(cli, world):
+    got = run_json(cli, "analytics", "--all")
+    for row in got["websites"]:
+        assert {"website", "time_range", "summary"} <= set(row)
+        assert "comparison" not in row
+    assert got["time_range"] == "7d"
+
+
+@pytest.mark.parametrize("compare,cost", [(False, 4), (True, 5)])
+def test_report_costs_four_requests_five_with_compare(cli, sb, world, compare, cost):
+    site = world.website_ids[0]
+    got = run_json(cli, "report", site, *(["--compare"] if compare else []), "--json")
+    assert sb.stats()["requests"] == cost
+    assert set(got) == {"website", "range", "analytics", "countries", "technology", "pages"} | (
+        {"comparison"} if compare else set())
+    assert got["analytics"]["summary"] == world.overview(site, "7d")["summary"]
+    assert got["pages"] == {"pages": world.pages(site, "7d", 20)}
+
+
+def test_report_screen_shares_are_of_the_periods_visitors(cli, world):
+    site = world.website_ids[0]
+    result = cli("report", site, "--no-cache")
+    assert result.returncode == 0, result.stderr
+    total = world.overview(site, "7d")["summary"]["total_visitors"]
+    top = world.countries(site, "7d", 1)[0]
+    line = next(x for x in result.stdout.splitlines() if top["country_name"] in x)
+    assert f"{top['visitors']:,}" in line and f"{100 * top['visitors'] / total:.1f}%" in line
+    assert f"Visitors {total:,}" in result.stdout
+
+
+def test_digest_json_figures_movers_and_failures(cli, sb, world):
+    broken = world.website_ids[1]
+    sb.faults({"status": 500, "count": 50, "path": f"/analytics/{broken}/pages"})
+    result = cli("digest", "--format", "json", "--no-cache", "--retries", "0")
+    assert result.returncode == 3, result.stderr
+    got = json.loads(result.stdout)
+    domain = world.overview(broken, "7d")["website"]["domain"]
+    assert [f["website"] for f in got["failed"]] == [domain]
+    assert domain in result.stderr
+    ok = [s for s in world.website_ids if s != broken]
+    assert got["totals"]["summary"]["total_visitors"] == sum(
+        world.overview(s, "7d")["summary"]["total_visitors"] for s in ok)
+    first = next(r for r in got["websites"] if r["website"]["id"] == world.website_ids[0])
+    assert first["top_pages"] == world.pages(world.website_ids[0], "7d", 3)
+    risers = got["movers"]["risers"]
+    for m in risers:
+        assert m["current"] > m["previous"]
+
+
+def test_digest_markdown_names_every_site_and_the_totals(cli, world):
+    result = cli("digest", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# Zenovay digest: last 7d (2026-02-25 – 2026-03-03)")
+    total = sum(world.overview(s, "7d")["summary"]["total_visitors"] for s in world.website_ids)
+    assert f"| **All websites** | **{total:,}** |" in result.stdout
+
+
+def test_digest_to_url_posts_signed_json_and_prints_nothing(cli, world, receiver):  # noqa: F811
+    result = cli("digest", "--to", receiver.url, "--no-cache", env={"ZENOVAY_NOTIFY_SECRET": SECRET})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert HOOK_PATH not in result.stderr  # the hook URL is a credential
+    (post,) = receiver.posts
+    stamp = post["headers"]["X-Zenovay-Timestamp"]
+    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + post["body"], hashlib.sha256).hexdigest()
+    assert post["headers"]["X-Zenovay-Signature"] == "sha256=" + mac
+    assert json.loads(post["body"])["range"] == "7d"
+
+
+def test_digest_to_a_slack_url_posts_slacks_message(cli, world, receiver):  # noqa: F811
+    result = cli("digest", "--to", "slack+" + receiver.url, "--no-cache")
+    assert result.returncode == 0, result.stderr
+    (doc,) = receiver.documents()
+    assert set(doc) == {"text"} and doc["text"].startswith("*Zenovay digest: last 7d")
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script")
+def test_report_in_a_real_pseudo_terminal_draws_sparkline_bars_and_colour(sb, world, isolated_dirs):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENOVAY_", "NO_COLOR"))}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key, COLUMNS="80", LINES="24",
+               TERM="xterm-256color")
+    command = f"{zenovay_executable()} report {world.website_ids[0]} --compare --no-cache"
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    screen = done.stdout
+    assert any(ch in screen for ch in "▁▂▃▄▅▆▇█")  # the daily trend
+    assert "\x1b[" in screen  # colour on a terminal
+    lines = [line for line in screen.replace("\r", "").split("\n") if line]
+    assert len(lines) <= 24
+    import re
+
+    assert max(len(re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", line)) for line in lines) <= 80
+    # NO_COLOR on the same terminal: plain glyphs, no escape sequences.
+    env["NO_COLOR"] = "1"
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert "\x1b[" not in done.stdout and not any(ch in done.stdout for ch in "▁▂▃▄▅▆▇█")
+    assert "#" in done.stdout  # ascii bars

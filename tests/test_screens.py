@@ -1,0 +1,138 @@
+"""The answers' screens rendered at fixed widths (80 and 120 columns) against committed snapshots.
+
+Set UPDATE_SNAPSHOTS=1 to rewrite them after an intended change (and read the diff).
+"""
+
+import io
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from zenovay_cli import answers, screens
+from zenovay_cli.output import Output
+from zenovay_cli.sandbox.data import SandboxData
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+TODAY = date(2026, 3, 3)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+
+
+class FakeClient:
+    """The client's query methods answered from the sandbox's data, in-process."""
+
+    def __init__(self, data: SandboxData) -> None:
+        self.data = data
+        self.calls: list[str] = []
+
+    def get_analytics(self, website_id, range="7d"):
+        self.calls.append(f"analytics {range}")
+        return self.data.overview(website_id, range)
+
+    def get_pages(self, website_id, range="7d", limit=None):
+        self.calls.append("pages")
+        return {"pages": self.data.pages(website_id, range, limit or 20)}
+
+    def get_countries(self, website_id, range="7d", limit=None):
+        self.calls.append("countries")
+        return {"countries": self.data.countries(website_id, range, limit or 20)}
+
+    def get_technology(self, website_id, range="7d"):
+        self.calls.append("technology")
+        return self.data.technology(website_id, range)
+
+
+def check(name: str, text: str) -> None:
+    path = SNAPSHOTS / name
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no snapshot {path}: run with UPDATE_SNAPSHOTS=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def data():
+    return SandboxData(seed=0, websites=6, today=TODAY, quiet_websites=1, undated_websites=1)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_report_screen(data, width):
+    client = FakeClient(data)
+    site = data.website_ids[3]  # devjournal.dev
+    document = answers.report(client, site, "7d", True)
+    assert sorted(client.calls) == ["analytics 30d", "analytics 7d", "countries", "pages", "technology"]
+    lines = screens.report_lines(document, width, "unicode", color=False)
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= width
+    check(f"report_{width}.txt", "\n".join(lines) + "\n")
+
+
+def test_report_screen_without_daily_rows_or_visitors(data):
+    for site in data.website_ids[-2:]:
+        document = answers.report(FakeClient(data), site, "7d", True)
+        text = "\n".join(screens.report_lines(document, 80, "unicode"))
+        assert "Comparison unavailable" in text or "Visitors 0" in text
+    check("report_empty_80.txt", text + "\n")
+
+
+def _rollup(data):
+    client = FakeClient(data)
+    rows = []
+    for w in data.websites():
+        rows.append(answers.site_row(w, client.get_analytics(w["id"], "7d"),
+                                     client.get_analytics(w["id"], "30d"), "7d"))
+    return answers.finish_rollup(rows, "7d", "change")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_rollup_table_on_a_colour_terminal(data, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    buf = io.StringIO()
+    out = Output(buf, io.StringIO(), is_tty=True, color=True)
+    out.show(screens.rollup_views(_rollup(data), "unicode", width))
+    text = ANSI.sub("", buf.getvalue())
+    assert max(len(line) for line in text.splitlines()) <= width
+    check(f"rollup_{width}.txt", "\n".join(line.rstrip() for line in text.splitlines()) + "\n")
+
+
+def test_rollup_table_without_colour_uses_plain_glyphs(data):
+    buf = io.StringIO()
+    Output(buf, io.StringIO(), is_tty=True, color=False).show(
+        screens.rollup_views(_rollup(data), "ascii", 120))
+    assert "\x1b" not in buf.getvalue()
+    check("rollup_plain_120.txt", buf.getvalue())
+
+
+def test_pages_with_shares_cut_long_urls_on_a_terminal_only(data, monkeypatch):
+    from zenovay_cli.views import views_for
+
+    site = data.website_ids[3]
+    pages = {"pages": [*data.pages(site, "7d", 5),
+                       {"url": "/posts/" + "a-very-long-slug-" * 6, "views": 10, "visitors": 9}]}
+    total = data.overview(site, "7d")["summary"]["total_visitors"]
+    monkeypatch.setenv("COLUMNS", "80")
+    buf = io.StringIO()
+    Output(buf, io.StringIO(), is_tty=True, color=False).show(
+        [screens.with_shares(v, total, "ascii", 80) for v in views_for("pages", pages)])
+    assert max(len(line) for line in buf.getvalue().splitlines()) <= 80
+    assert "…" in buf.getvalue()
+    first = pages["pages"][0]
+    assert f"{100 * first['visitors'] / total:.1f}%" in buf.getvalue()
+    check("pages_80.txt", buf.getvalue())
+    piped = io.StringIO()
+    Output(piped, io.StringIO(), is_tty=False).show(
+        [screens.with_shares(v, total, None, None) for v in views_for("pages", pages)])
+    assert "…" not in piped.getvalue() and "#" not in piped.getvalue()
+
+
+def test_digest_markdown(data):
+    client = FakeClient(data)
+    rows = [answers.digest_site(client, w, "7d", 3) for w in data.websites()]
+    rows[1] = {"website": rows[1]["website"], "error": "HTTP 500 | *boom*"}
+    document = answers.digest(rows, "7d", now=None)
+    text = screens.digest_markdown(document)
+    assert "HTTP 500 \\| \\*boom\\*" in text  # untrusted text cannot break the table
+    check("digest.md", text)
