@@ -14,7 +14,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeGuard
 
 __all__ = [
     "DEFAULT_TTLS",
@@ -234,7 +234,7 @@ def _parse_entry(data: bytes) -> tuple[Any, float, float, dict] | None:
     # type() rather than isinstance(): JSON true/false must not pass for 1/0.
     if type(version) is not int or version != FORMAT_VERSION:
         return None
-    if type(stored_at) not in (int, float) or type(expires_at) not in (int, float):
+    if not (_plain_number(stored_at) and _plain_number(expires_at)):
         return None
     if not (math.isfinite(stored_at) and math.isfinite(expires_at)) or expires_at < stored_at:
         return None
@@ -252,6 +252,11 @@ def _is_temp_name(name: str) -> bool:
         and name[_KEY_LEN + 1] == "."
         and _is_key(name[1 : _KEY_LEN + 1])
     )
+
+
+def _plain_number(value: object) -> TypeGuard[int | float]:
+    # Not bool: JSON true/false must not pass for 1/0 (json.loads makes exact ints and floats).
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_entry_name(name: str) -> bool:

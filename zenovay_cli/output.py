@@ -371,7 +371,7 @@ class Output:
             self._write(self._json([first, *rest] if rest else first, indent) + "\n", flush=True)
             return
         self._write("{" + nl + pad + self._json(key) + colon + "[")
-        count, last = 0, first
+        count, last = 0, first if isinstance(first, dict) else {}
         for page in chain([first], it):
             if isinstance(page, dict):
                 last = page

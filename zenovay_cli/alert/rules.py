@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,10 +182,10 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
     so a typo (`severty`) is not silently ignored. Raises UsageError naming the file and the
     1-based rule number for an unreadable file, invalid TOML, a missing key or a bad value.
     """
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
 
     try:
         with open(path, "rb") as fh:

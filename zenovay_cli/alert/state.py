@@ -134,14 +134,15 @@ def transitions(
             rule = check.rule
             key = _lineage(check.website, rule.metric, rule.op, rule.severity,
                            evaluation.time_range)
-            successors.setdefault(key, check)
+            if key is not None:
+                successors.setdefault(key, check)
     for fp in list(alerts):
         record = alerts[fp]
         if fp in evaluated or fp not in previous_alerts:
             continue
-        successor = successors.get(_lineage(
-            record.get("website"), record.get("metric"), record.get("operator"),
-            record.get("severity"), record.get("range")))
+        lineage = _lineage(record.get("website"), record.get("metric"), record.get("operator"),
+                           record.get("severity"), record.get("range"))
+        successor = successors.get(lineage) if lineage is not None else None
         threshold = as_number(record.get("threshold"))
         if successor is None or threshold is None:
             continue

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timezone
 from datetime import time as dtime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from zenovay_cli.sandbox import routes
@@ -36,6 +36,12 @@ from zenovay_cli.sandbox._http import HTTPServer, loopback_address
 from zenovay_cli.sandbox.data import SandboxData, iso_ms
 from zenovay_cli.sandbox.routes import Response, failure, to_json
 from zenovay_cli.sandbox.state import API_PREFIX, TIER_LIMITS, Accounts, Fault, FaultQueue, Stats
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+    # A plain mapping (tests) or the HTTP handler's case-insensitive header Message.
+    Headers = Mapping[str, str] | Message
 
 DEMO_API_KEY = "zv_sandbox_demo_key"
 CONTROL_PREFIX = "/__sandbox__"
@@ -126,7 +132,7 @@ def _fingerprint(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
-def _api_key(headers: Mapping[str, str]) -> str | None:
+def _api_key(headers: Headers) -> str | None:
     key = headers.get("X-API-Key")
     if key:
         return key.strip()
@@ -286,7 +292,7 @@ class SandboxServer:
 
     # -- request handling -----------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Response:
+    def handle(self, method: str, target: str, headers: Headers, body: bytes) -> Response:
         """Answer one HTTP request (transport-independent; used by the handler and tests)."""
         split = urlsplit(target)
         path = unquote(split.path)
@@ -310,7 +316,7 @@ class SandboxServer:
                 with self._lock:
                     self._stats.dropped += 1
                 return Response(0, close=True)
-            if fault.location is not None:
+            if fault.location is not None and fault.status is not None:  # a 3xx (state.py)
                 response = Response(fault.status, b"", headers={"Location": fault.location})
             elif fault.status is not None:
                 response = self._fault_response(fault, key)
