@@ -11,6 +11,8 @@ from zenovay_cli.cache import CacheStore
 from zenovay_cli.client import ZenovayClient
 from zenovay_cli.errors import (
     AuthError,
+    ExitCode,
+    InvalidResponseError,
     NetworkError,
     NotFoundError,
     QuotaExceededError,
@@ -227,8 +229,9 @@ def test_success_after_a_retried_429_is_stored(make_client):
 @responses.activate
 def test_envelope_reporting_failure_is_not_stored(make_client, cache_dir):
     add_analytics(0, body={"success": False, "error": {"code": "X", "message": "no"}})
-    with pytest.raises(Exception, match="reported a failure"):
+    with pytest.raises(InvalidResponseError, match="the API reported a failure: no") as info:
         make_client().get_analytics(WID)
+    assert info.value.exit_code == ExitCode.API_FAILURE
     assert entries(cache_dir) == []
 
 

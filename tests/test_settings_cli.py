@@ -291,10 +291,18 @@ def test_no_command_prints_the_key_whatever_its_source(api, env, zenovay, monkey
         env(ZENOVAY_API_KEY=KEY_ENV)
     extra = ["--api-key", KEY_OPTION] if source == "option" else []
     api.get(BASE + "/usage", json=envelope({"usage": {}}))
-    for argv in (["usage", "--debug"], ["auth", "status"], ["auth", "status", "--json"], ["config", "show"],
-                 ["config", "get", "api_key"], ["config", "path"], ["usage", "--json", "--format", "csv"],
-                 ["pages", "--range", "2d"], ["visitors", WID, "--limit", "0", "--debug"]):
-        zenovay(*argv, *extra)  # the fixture greps stdout and stderr for every key
+    # Each run ends as it should (a crash would print no key either); the 2s name their bad input.
+    for argv, code, named in (
+        (["usage", "--debug"], 0, None), (["auth", "status"], 0, None),
+        (["auth", "status", "--json"], 0, None), (["config", "show"], 0, None),
+        (["config", "get", "api_key"], 0, None), (["config", "path"], 0, None),
+        (["usage", "--json", "--format", "csv"], 2, "--format"), (["pages", "--range", "2d"], 2, "'2d'"),
+        (["visitors", WID, "--limit", "0", "--debug"], 2, "--limit"),
+    ):
+        result = zenovay(*argv, *extra)  # the fixture greps stdout and stderr for every key
+        assert result.code == code, (argv, result)
+        if named:
+            assert len(result.error_lines) == 1 and named in result.error_lines[0], (argv, result)
     assert zenovay("config", "get", "api_key").out.strip().startswith("zv_…")
 
 
