@@ -33,11 +33,9 @@ def isolated_dirs(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """No real sleeping in the in-process command tests; the list records what would have been slept."""
-    from tests.harness import no_sleeping
-
-    return no_sleeping(monkeypatch)
+def sleeps():
+    """What the in-process command tests would have slept (tests.harness.invoker records there)."""
+    return []
 
 
 @pytest.fixture

@@ -1,11 +1,14 @@
-"""Running `zenovay` in-process for the unit tests: API envelopes, the result of a run, no sleeping."""
+"""Running `zenovay` in-process for the unit tests: API envelopes, the result of a run, no sleeping.
 
-import time
+Each run gets its own `Context` (main.run's `context=`): the command's world is handed to it, with a
+sleep that only records, instead of patching the client's defaults.
+"""
+
 from dataclasses import dataclass
 
 import pytest
 
-from zenovay_cli.client import ZenovayClient
+from zenovay_cli.context import Context
 from zenovay_cli.main import run
 
 BASE = "https://api.example.test/api/external/v1"
@@ -33,21 +36,15 @@ class Result:
         return [line for line in self.err.splitlines() if line.startswith("Error:")]
 
 
-def no_sleeping(monkeypatch) -> list:
-    """No real sleeping anywhere: the client's default sleep and time.sleep only record."""
-    calls: list[float] = []
-    monkeypatch.setitem(ZenovayClient.__init__.__kwdefaults__, "sleep", calls.append)
-    monkeypatch.setattr(time, "sleep", calls.append)
-    return calls
-
-
-def invoker(capsys, secrets):
-    """A function running `zenovay ARGS...` in-process; it fails the test if a secret is printed."""
+def invoker(capsys, secrets, sleeps: list | None = None):
+    """A function running `zenovay ARGS...` in-process, each run in a fresh Context whose sleep
+    appends to `sleeps` (nothing really sleeps); it fails the test if a secret is printed."""
+    sleeps = [] if sleeps is None else sleeps
 
     def invoke(*args: str) -> Result:
         capsys.readouterr()
         with pytest.raises(SystemExit) as exc:
-            run(list(args))
+            run(list(args), context=Context(sleep=sleeps.append))
         out, err = capsys.readouterr()
         result = Result(exc.value.code, out, err)
         for secret in secrets:

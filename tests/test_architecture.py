@@ -6,6 +6,7 @@ and `import zenovay_cli` stays cheap.
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,51 @@ def test_alert_package_and_notify_stay_pure_and_notify_knows_nothing_of_alerts()
     assert not any(i == "zenovay_cli.alert" or i.startswith("zenovay_cli.alert.")
                    for i in imports_of("zenovay_cli.notify"))
     assert "zenovay_cli.retry.decide" in imports_of("zenovay_cli.notify")
+
+
+# --- the middle layer (#10): one home for response shapes, fan-out and options -----------------
+
+_CAMEL = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$")
+
+
+def camel_case_strings(name: str) -> set:
+    """The camelCase identifiers (`totalVisitors`, `dailyStats`) spelled as strings in a module."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _CAMEL.match(node.value)}
+
+
+def test_the_camel_case_check_sees_the_aliases_in_schema():
+    assert {"totalVisitors", "dailyStats", "topCountries"} <= camel_case_strings("zenovay_cli.schema")
+
+
+def test_no_module_but_schema_spells_a_camel_case_alias():
+    # The API's response shapes (both generations) live in schema.py only. The sandbox is exempt:
+    # it is the API's imitation, which writes those shapes rather than reading them.
+    offenders = {name: sorted(camel_case_strings(name)) for name in MODULES
+                 if name != "zenovay_cli.schema" and not name.startswith("zenovay_cli.sandbox")}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_commands_contain_no_fan_out_logic():
+    # Threads, budgets and run_all live in sites.py (and fanout.py, ratelimit.py beneath it).
+    fan_out = {"zenovay_cli.fanout", "zenovay_cli.ratelimit", "threading", "concurrent.futures", "queue"}
+    offenders = {n: sorted(imports_of(n) & fan_out) for n in MODULES if n.startswith("zenovay_cli.commands")}
+    assert {n: found for n, found in offenders.items() if found} == {}
+    for name in MODULES:
+        if name.startswith("zenovay_cli.commands"):
+            source = MODULES[name].read_text(encoding="utf-8")
+            assert "run_all" not in source and "RateBudget" not in source, name
+
+
+def test_commands_get_their_world_from_the_context_not_a_global():
+    # No module-global run state: a command receives its Context (commands/_options.py).
+    for name in MODULES:
+        if name.startswith("zenovay_cli.commands"):
+            source = MODULES[name].read_text(encoding="utf-8")
+            assert not re.search(r"\b_STATE\b|[^_]\bstate\(\)", source), name
+
+
+def test_no_option_declares_a_help_panel_that_does_nothing():
+    # rich_help_panel= only acts with rich help, which the CLI turns off (rich_markup_mode=None).
+    assert [n for n in MODULES if "rich_help_panel" in MODULES[n].read_text(encoding="utf-8")] == []

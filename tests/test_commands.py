@@ -96,8 +96,8 @@ def api(monkeypatch, sleeps):
 
 
 @pytest.fixture
-def zenovay(capsys):
-    return invoker(capsys, [KEY])
+def zenovay(capsys, sleeps):
+    return invoker(capsys, [KEY], sleeps)
 
 
 def answer(rsps, path, data, **kw):

@@ -39,8 +39,8 @@ def api(monkeypatch, sleeps):
 
 
 @pytest.fixture
-def zenovay(capsys):
-    return invoker(capsys, [KEY])
+def zenovay(capsys, sleeps):
+    return invoker(capsys, [KEY], sleeps)
 
 
 def fail_with(rsps, path, status, body=None, *, rid=RID, headers=None, **kw):

@@ -49,8 +49,8 @@ def env(monkeypatch):
 
 
 @pytest.fixture
-def zenovay(capsys):
-    return invoker(capsys, SECRETS)
+def zenovay(capsys, sleeps):
+    return invoker(capsys, SECRETS, sleeps)
 
 
 def config_file() -> Path:

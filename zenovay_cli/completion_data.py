@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from zenovay_cli.schema import website_list
+
 # A typing-free TYPE_CHECKING: completion runs on every <TAB>, so start-up time is latency.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,9 +40,7 @@ def _safe_help(value: object) -> str:
 
 
 def _items(value: object) -> list:
-    if isinstance(value, dict):
-        value = value.get("websites")
-    return [w for w in value if isinstance(w, dict)] if isinstance(value, list) else []
+    return website_list(value)
 
 
 def _read_entry(path: str, need_marker: bool) -> tuple[float, list] | None:

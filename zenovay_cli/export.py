@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zenovay_cli.errors import LockedError, UsageError, ZenovayError
+from zenovay_cli.schema import summary_of, website_id
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -205,8 +206,7 @@ def _name_key(name: str) -> str:
 
 
 def _website_id(website: Mapping) -> str:
-    value = website.get("id", website.get("website_id"))
-    return "" if value is None else str(value)
+    return website_id(website)
 
 
 def _text(value: object) -> str:
@@ -289,25 +289,8 @@ def _jsonable(value: object) -> object:
     return _text(value)
 
 
-# Old, camelCase overview shape (help pages of 2025): totals at the top level.
-_OLD_SUMMARY_FIELDS = {
-    "totalVisitors": "total_visitors",
-    "totalPageViews": "total_page_views",
-    "uniqueVisitors": "unique_visitors",
-}
-
-
 def _summary(analytics: object) -> dict:
-    if not isinstance(analytics, Mapping):
-        return {}
-    summary = analytics.get("summary")
-    if isinstance(summary, Mapping):
-        return dict(_jsonable(summary))
-    return {
-        new: _jsonable(analytics[old])
-        for old, new in _OLD_SUMMARY_FIELDS.items()
-        if old in analytics
-    }
+    return {key: _jsonable(value) for key, value in summary_of(analytics).items()}
 
 
 def _list_of_objects(value: object, key: str) -> list:

@@ -82,7 +82,8 @@ def make_app(only: str | None = None):
 
     import typer
 
-    from zenovay_cli.commands.common import state
+    from zenovay_cli.commands._options import extend_root, run_context
+    from zenovay_cli.context import ConnectionOptions
 
     app = typer.Typer(
         name="zenovay",
@@ -100,23 +101,17 @@ def make_app(only: str | None = None):
             raise typer.Exit(0)
 
     @app.callback()
+    @extend_root  # --profile --api-key --base-url --debug: the same declarations as the commands'
     def root(
+        click_context: typer.Context,
         demo: Annotated[bool, typer.Option("--demo", help="Run against a built-in sandbox with synthetic data (no key needed).")] = False,
-        profile: Annotated[str | None, typer.Option("--profile", "-p", help="Config profile [env: ZENOVAY_PROFILE].", show_default=False)] = None,
-        api_key: Annotated[str | None, typer.Option("--api-key", help="API key (prefer ZENOVAY_API_KEY).", show_default=False)] = None,
-        base_url: Annotated[str | None, typer.Option("--base-url", help="API base URL [env: ZENOVAY_BASE_URL].", show_default=False)] = None,
         no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")] = False,
-        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and request details.")] = False,
         version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+        *,
+        connection: ConnectionOptions,
     ) -> None:
         """Zenovay web analytics from the terminal, shell scripts and cron."""
-        st = state()
-        st.globals.update(
-            {k: v for k, v in dict(profile=profile, api_key=api_key, base_url=base_url, no_color=no_color, debug=debug).items() if v}
-        )
-        if demo:
-            st.globals["demo"] = True
-            st.start_demo()
+        run_context(click_context).set_root(connection, demo=demo, no_color=no_color)
 
     _register(app, only)
     return app
@@ -135,16 +130,15 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _report(exc: BaseException) -> int:
+def _report(ctx, exc: BaseException) -> int:
     """Print one error line (plus hint and request id) on stderr and return the exit code."""
-    from zenovay_cli.commands.common import redact, state
     from zenovay_cli.errors import ZenovayError
 
-    st = state()
+    redact = ctx.redact
     if isinstance(exc, ZenovayError):
-        st.out.error(redact(exc.message), hint=redact(exc.hint), request_id=redact(exc.request_id))
+        ctx.out.error(redact(exc.message), hint=redact(exc.hint), request_id=redact(exc.request_id))
         return int(exc.exit_code)
-    st.out.error(
+    ctx.out.error(
         redact(f"unexpected error: {type(exc).__name__}: {exc}"),
         hint="Run again with --debug for the traceback, and report it if it persists.",
     )
@@ -236,8 +230,13 @@ def _short_lived_gc() -> None:
     atexit.register(gc.freeze)  # registered first, so it runs after every other exit handler
 
 
-def run(argv: list | None = None) -> None:
-    """Console-script entry point."""
+def run(argv: list | None = None, context=None) -> None:
+    """Console-script entry point; exits with the run's exit code.
+
+    `context` (a zenovay_cli.context.Context) is the world the command runs in: its environment,
+    output, sleep, clock and random. Tests hand one in (like HTTPie's `env=`); by default a fresh
+    one reads os.environ and the real terminal.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
     if args in (["--version"], ["-V"]) and "_ZENOVAY_COMPLETE" not in os.environ:
         # What the eager --version option prints, without importing Typer for it.
@@ -257,9 +256,10 @@ def run(argv: list | None = None) -> None:
     import typer
     from typer import _click  # Typer's own copy of Click: its exceptions are what parsing raises
 
-    from zenovay_cli.commands.common import redact, reset_state, state
+    from zenovay_cli.context import Context
 
-    reset_state()
+    if context is None:
+        context = Context()
     command = build_command(command_to_run(args))
     if console:
         import gc
@@ -273,7 +273,7 @@ def run(argv: list | None = None) -> None:
     code = 0
     try:
         try:
-            result = command.main(args=argv, prog_name="zenovay", standalone_mode=False)
+            result = command.main(args=argv, prog_name="zenovay", standalone_mode=False, obj=context)
         except SystemExit as exc:
             # Typer answers a broken pipe with sys.exit(1) even when not standalone.
             if not isinstance(exc.__context__, BrokenPipeError):
@@ -289,12 +289,12 @@ def run(argv: list | None = None) -> None:
         except (OSError, ValueError, AttributeError):
             pass  # stderr full or closed: the exit code still says "usage"
         code = exc.exit_code
-        ctx = getattr(exc, "ctx", None)
-        if ctx is not None and ctx.command_path.split()[1:2] == ["alert"]:
+        click_ctx = getattr(exc, "ctx", None)
+        if click_ctx is not None and click_ctx.command_path.split()[1:2] == ["alert"]:
             from zenovay_cli.commands import alert_cmd
 
             code = 3  # monitoring-plugin convention: bad arguments are UNKNOWN
-            alert_cmd.report_usage_error(exc.format_message(), list(sys.argv[1:] if argv is None else argv))
+            alert_cmd.report_usage_error(context, exc.format_message(), list(sys.argv[1:] if argv is None else argv))
     except typer.Exit as exc:
         code = exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
@@ -308,17 +308,17 @@ def run(argv: list | None = None) -> None:
         from zenovay_cli.errors import ZenovayError
 
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        code = _report(ZenovayError(f"{exc.strerror or exc}{where}"))
+        code = _report(context, ZenovayError(f"{exc.strerror or exc}{where}"))
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        if state().debug:
+        if context.debug:
             import traceback
 
-            sys.stderr.write(redact(traceback.format_exc()))
-        code = _report(exc)
+            sys.stderr.write(context.redact(traceback.format_exc()))
+        code = _report(context, exc)
         from zenovay_cli.errors import OutputError
 
         if isinstance(exc, OutputError):
             _silence_stdout()  # what is still buffered must not fail again at exit
     finally:
-        state().close()
+        context.close()
     sys.exit(code)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from zenovay_cli import schema
+
 KINDS = (
     "usage", "websites", "website", "analytics", "analytics_all",
     "visitors", "pages", "countries", "tech", "errors",
@@ -45,20 +47,17 @@ class _ListSpec:
 
 
 _LIST_SPECS = {
-    "websites": _ListSpec("Websites", ("websites",), (
+    "websites": _ListSpec("Websites", (schema.WEBSITES,), (
         "id", "domain", "name", "is_active", "live_visitors", "tracking_code", "created_at",
         "team_id")),
     "visitors": _ListSpec("Visitors", ("visitors",), (
         "visited_at", "country_code", "country_name", "city", "device_type", "browser", "os",
         "value_score", "landing_page", "referrer", "had_interaction", "id")),
-    # /pages is undocumented: these names are guesses taken from sibling endpoints.
-    "pages": _ListSpec("Pages", ("pages", "top_pages", "topPages"), (
-        "url", "path", "page_url", "title", "views", "page_views", "pageViews", "visitors",
-        "unique_visitors")),
-    "countries": _ListSpec("Countries", ("countries", "top_countries", "topCountries"), (
+    "pages": _ListSpec("Pages", schema.PAGES_KEYS, schema.PAGE_COLUMNS),
+    "countries": _ListSpec("Countries", schema.COUNTRIES_KEYS, (
         "country_code", "code", "country_name", "name", "visitors", "percentage",
         "avg_value_score")),
-    "errors": _ListSpec("Error groups", ("error_groups", "errorGroups", "groups", "errors"), (
+    "errors": _ListSpec("Error groups", schema.ERROR_GROUP_KEYS, (
         "status", "type", "message", "occurrence_count", "affected_users_count", "first_seen_at",
         "last_seen_at", "id", "fingerprint")),
 }
@@ -74,30 +73,22 @@ _WEBSITE_ORDER = (
     "team_id", "user_id",
 )
 
-_RANGE_KEYS = ("time_range", "timeRange", "range")
-_DAILY_KEYS = ("daily_stats", "dailyStats", "daily")
+_RANGE_KEYS = schema.RANGE_KEYS
+_DAILY_KEYS = schema.DAILY_KEYS
 _SITE_KEYS = ("website.domain", "website", "domain", "website.name", "website.id", "website_id")
 # Old camelCase summary fields, renamed in records so old and new answers share columns.
-_METRIC_ALIASES = {"totalVisitors": "total_visitors", "totalPageViews": "total_page_views",
-                   "uniqueVisitors": "unique_visitors", "bounceRate": "bounce_rate"}
+_METRIC_ALIASES = schema.METRIC_ALIASES
 _SUMMARY_ORDER = (
     "website.domain", "website.name", "website.id", *_RANGE_KEYS,
     "date_range.start", "date_range.end",
     "summary.total_visitors", "summary.total_page_views", "summary.unique_visitors",
     *_METRIC_ALIASES,
 )
-_DAILY_COLUMNS = (
-    "date", "total_visitors", "visitors", "unique_visitors", "page_views", "pageViews",
-    "bounce_rate", "bounceRate",
-)
+_DAILY_COLUMNS = schema.DAILY_COLUMNS
 _ALL_COLUMNS = ("website", "total_visitors", "total_page_views", "unique_visitors")
-_ALL_HIDDEN = ("range", "topCountries", "top_countries")
+_ALL_HIDDEN = ("range", *schema.TOP_COUNTRIES_KEYS)
 
-_TECH_TITLES = {
-    "browsers": "Browsers", "operating_systems": "Operating systems",
-    "operatingSystems": "Operating systems", "os": "Operating systems",
-    "device_types": "Device types", "deviceTypes": "Device types", "devices": "Device types",
-}
+_TECH_TITLES = schema.TECH_TITLES
 _TECH_COLUMNS = ("name", "visitors", "percentage")
 
 
@@ -262,8 +253,7 @@ def _tech_views(data: Any) -> list[View]:
 
 _ANALYTICS_TABLES = {
     **{k: ("Daily", _DAILY_COLUMNS) for k in _DAILY_KEYS},
-    "topCountries": ("Top countries", _LIST_SPECS["countries"].columns),
-    "top_countries": ("Top countries", _LIST_SPECS["countries"].columns),
+    **{k: ("Top countries", _LIST_SPECS["countries"].columns) for k in schema.TOP_COUNTRIES_KEYS},
 }
 
 
@@ -295,8 +285,8 @@ def _without_own_website_id(data: dict) -> dict:
 def _analytics_items(data: Any) -> tuple[list | None, dict]:
     if isinstance(data, list):
         return data, {}
-    if isinstance(data, dict) and isinstance(data.get("websites"), list):
-        return data["websites"], {k: v for k, v in data.items() if k != "websites"}
+    if isinstance(data, dict) and isinstance(data.get(schema.WEBSITES), list):
+        return data[schema.WEBSITES], {k: v for k, v in data.items() if k != schema.WEBSITES}
     return None, {}
 
 

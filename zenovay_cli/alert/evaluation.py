@@ -15,13 +15,7 @@ from enum import IntEnum
 from typing import Any
 
 from zenovay_cli.alert.rules import Rule
-
-# Where each canonical metric may be found: newest snake_case first, then the old camelCase.
-_METRIC_KEYS = {
-    "visitors": ("total_visitors", "totalVisitors", "visitors"),
-    "page_views": ("total_page_views", "totalPageViews", "page_views", "pageViews", "pageviews"),
-    "unique_visitors": ("unique_visitors", "uniqueVisitors"),
-}
+from zenovay_cli.schema import METRIC_KEYS
 
 
 def as_number(value: Any) -> float | None:
@@ -53,7 +47,7 @@ def metrics_from_analytics(data: Any) -> dict[str, float]:
         return {}
     places = [p for p in (data.get("summary"), data) if isinstance(p, Mapping)]
     metrics: dict[str, float] = {}
-    for metric, keys in _METRIC_KEYS.items():
+    for metric, keys in METRIC_KEYS.items():
         for place in places:
             found = next((as_number(place[k]) for k in keys if k in place), None)
             if found is not None:

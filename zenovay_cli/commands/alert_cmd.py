@@ -5,13 +5,9 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import (
-    DEFAULT_CONCURRENCY,
-    Range,
-    request_options,
-    state,
-    website_list,
-)
+from zenovay_cli.commands._options import request_command
+from zenovay_cli.commands.common import Range
+from zenovay_cli.context import Context
 
 EPILOG = (
     "Examples: zenovay alert mysite.com --warn 'visitors<200' --crit 'visitors<100'  ·  "
@@ -24,8 +20,9 @@ def register(app: typer.Typer) -> None:
     app.command("alert", epilog=EPILOG)(alert)
 
 
-@request_options
+@request_command
 def alert(
+    ctx: Context,
     websites: Annotated[list[str] | None, typer.Argument(help="Website ids or domains to check.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Check every website the key can see.")] = False,
     warn: Annotated[list[str] | None, typer.Option("--warn", "-w", help="Warning rule, e.g. 'visitors<200' (repeatable).", show_default=False)] = None,
@@ -40,32 +37,30 @@ def alert(
     watch: Annotated[float | None, typer.Option("--watch", min=1, help="Repeat the check every this many seconds until interrupted.", show_default=False)] = None,
 ) -> None:
     """Check visitors or page views against thresholds (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
-    import time
-
     # A check judges the current numbers: always ask the API (answers are still stored in the
     # cache for other commands). Otherwise a re-run or --watch within the analytics TTL (5 min)
     # would evaluate the same old answer again.
-    state().request.setdefault("refresh", True)
+    ctx.request.refresh = True
+    ctx.forget_settings()
     while True:
         code = _check_once(
-            websites or [], all_, warn or [], crit or [], rules, range_.value, notify or [],
+            ctx, websites or [], all_, warn or [], crit or [], rules, range_.value, notify or [],
             notify_secret, state_file, dry_run, json_,
         )
         if watch is None:
             raise typer.Exit(code)
-        time.sleep(watch)
+        ctx.sleep(watch)
 
 
-def report_usage_error(message: str, args: list[str]) -> None:
+def report_usage_error(ctx: Context, message: str, args: list[str]) -> None:
     """The UNKNOWN result for a command line Click refused (called by main.run): monitoring
     systems read stdout, so the reason must be there too, not only in Click's stderr message."""
-    _print_unknown(message, "--json" in args)
+    _print_unknown(ctx, message, "--json" in args)
 
 
-def _print_unknown(message: str, json_: bool, hint: str | None = None) -> None:
+def _print_unknown(st: Context, message: str, json_: bool, hint: str | None = None) -> None:
     from zenovay_cli import alert as logic
 
-    st = state()
     if json_:
         st.out.emit("raw", {"status": "UNKNOWN", "exit_code": 3, "summary": message,
                             "error": message, "websites": []}, "json")
@@ -75,29 +70,28 @@ def _print_unknown(message: str, json_: bool, hint: str | None = None) -> None:
         st.out.info("Hint: " + hint)
 
 
-def _check_once(websites, all_, warn, crit, rules_path, range_value, notify, secret, state_file, dry_run, json_) -> int:
+def _check_once(st: Context, websites, all_, warn, crit, rules_path, range_value, notify, secret, state_file, dry_run, json_) -> int:
     from zenovay_cli import alert as logic
     from zenovay_cli.errors import ZenovayError
 
-    st = state()
     try:
         rules = _rules(warn, crit, rules_path)
         _check_notify_options(notify, secret)
-        results, aliases = _fetch(websites, all_, rules, range_value)
+        results, aliases = _fetch(st, websites, all_, rules, range_value)
         evaluation = logic.evaluate(rules, results, time_range=range_value, aliases=aliases)
     except ZenovayError as exc:
         # Never report the tool's own failure as OK or CRITICAL: it is UNKNOWN (exit 3).
         hint = exc.hint
         if exc.request_id:
             hint = f"{hint or ''} (request id: {exc.request_id})".strip()
-        _print_unknown(exc.message, json_, hint)
+        _print_unknown(st, exc.message, json_, hint)
         return 3
     except Exception as exc:  # noqa: BLE001 - a bug must not look like WARNING (exit 1)
         if st.debug:
             import traceback
 
             traceback.print_exc()
-        _print_unknown(f"unexpected error: {type(exc).__name__}: {exc}", json_,
+        _print_unknown(st, f"unexpected error: {type(exc).__name__}: {exc}", json_,
                        "Run again with --debug for the traceback, and report it if it persists.")
         return 3
     if json_:
@@ -108,7 +102,7 @@ def _check_once(websites, all_, warn, crit, rules_path, range_value, notify, sec
             st.out.text(line)
     if notify or dry_run:
         try:
-            _notify(evaluation, notify, secret, state_file, dry_run)
+            _notify(st, evaluation, notify, secret, state_file, dry_run)
         except Exception as exc:  # noqa: BLE001 - notifying never changes the check's result
             if st.debug:
                 import traceback
@@ -146,52 +140,47 @@ def _rules(warn, crit, rules_path):
     return rules
 
 
-def _fetch(websites, all_, rules, range_value):
+def _fetch(st: Context, websites, all_, rules, range_value):
     """Fetch each website's analytics in parallel; failures (an unknown website too) stay per
     website, so one stale rule cannot hide a real breach on another website."""
     from zenovay_cli import alert as logic
-    from zenovay_cli.commands.common import find_website, not_found
+    from zenovay_cli import sites
     from zenovay_cli.errors import UsageError
-    from zenovay_cli.fanout import run_all
-    from zenovay_cli.ratelimit import RateBudget
+    from zenovay_cli.schema import website_id, website_label
 
-    st = state()
     named = list(websites) + [r.website for r in rules if r.website]
     if not named and not all_:
         default = st.settings.website
         if not default:
             raise UsageError("no website to check", hint="Name websites, use --all, or set a default website.")
         named = [default]
-    budget = RateBudget(max_wait=st.settings.max_wait)
-    client = st.client(budget=budget)
-    try:
-        sites = website_list(client.list_websites())
+    with sites.SiteRun(st, announce_pacing=False) as run:
+        listed = run.websites()
         chosen, aliases, missing = [], {}, {}
         for name in dict.fromkeys(named):
-            match = find_website(sites, name)
+            match = sites.find(listed, name)
             if match is None:
-                missing[name] = not_found(name, sites)
+                missing[name] = sites.not_found(name, listed)
                 continue
-            aliases[name] = str(match.get("domain") or match.get("id"))
+            aliases[name] = website_label(match)
             chosen.append(match)
         if all_:
-            chosen = sites
-        chosen = list({str(w.get("id")): w for w in chosen}.values())
-        outcomes = run_all(chosen, lambda w: client.get_analytics(str(w.get("id")), range_value), concurrency=DEFAULT_CONCURRENCY)
-    finally:
-        client.close()
+            chosen = listed
+        outcomes = run.fetch_each(
+            sites.unique(chosen),
+            lambda client, w: client.get_analytics(sites.require_id(w), range_value),
+        )
     results = {}
     for o in outcomes:
-        key = str(o.item.get("domain") or o.item.get("id"))
-        aliases.setdefault(str(o.item.get("id")), key)
+        key = website_label(o.item)
+        aliases.setdefault(website_id(o.item), key)
         results[key] = logic.metrics_from_analytics(o.value) if o.ok else o.error
     results.update(missing)
-    if results and all(isinstance(v, Exception) for v in results.values()):
-        raise next(iter(results.values()))
+    sites.raise_if_all_failed(list(results.values()), len(results))
     return results, aliases
 
 
-def _notify(evaluation, urls, secret, state_file, dry_run) -> None:
+def _notify(st: Context, evaluation, urls, secret, state_file, dry_run) -> None:
     import json
     from datetime import datetime, timezone
 
@@ -199,7 +188,6 @@ def _notify(evaluation, urls, secret, state_file, dry_run) -> None:
     from zenovay_cli.config import state_dir
     from zenovay_cli.notify import redact_url
 
-    st = state()
     path = state_file or state_dir() / "alert-state.json"
     previous, warning = logic.load_state(path)
     if warning:

@@ -5,18 +5,10 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import (
-    DEFAULT_CONCURRENCY,
-    Range,
-    RangeOpt,
-    WebsiteArg,
-    data_command,
-    redact,
-    request_options,
-    resolve_website,
-    state,
-    website_list,
-)
+from zenovay_cli.commands._options import data_command, request_command
+from zenovay_cli.commands.common import Range, RangeOpt, WebsiteArg
+from zenovay_cli.context import Context
+from zenovay_cli.sites import DEFAULT_CONCURRENCY, resolve_id
 
 EXAMPLES = {
     "report": "Examples: zenovay report mysite.com --compare  ·  zenovay report mysite.com --range 30d --watch 60  ·  zenovay report mysite.com --json | jq .pages",
@@ -31,6 +23,7 @@ def register(app: typer.Typer) -> None:
 
 @data_command
 def report(
+    ctx: Context,
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
     compare_: Annotated[bool, typer.Option("--compare", help="Show each headline figure's change against the previous period (7d, 30d, 90d; one more request).")] = False,
@@ -44,46 +37,43 @@ def report(
     """
     from zenovay_cli.errors import UsageError
 
-    st = state()
-    if st.fmt not in ("table", "json"):
-        raise UsageError(f"report draws a screen or prints --json, not --format {st.fmt}")
+    if ctx.fmt not in ("table", "json"):
+        raise UsageError(f"report draws a screen or prints --json, not --format {ctx.fmt}")
     if compare_:
         from zenovay_cli.compare import check_range
 
         check_range(range_.value)
-    website_id = resolve_website(website)
+    website_id = resolve_id(ctx, website)
     if watch is None:
-        _draw_report(website_id, range_.value, compare_)
+        _draw_report(ctx, website_id, range_.value, compare_)
         return
-    _watch(website_id, range_.value, compare_, watch)
+    _watch(ctx, website_id, range_.value, compare_, watch)
 
 
-def _draw_report(website_id: str, range_value: str, with_compare: bool, footer: str | None = None) -> None:
+def _draw_report(ctx: Context, website_id: str, range_value: str, with_compare: bool, footer: str | None = None) -> None:
     from zenovay_cli import answers
 
-    st = state()
-    document = answers.report(st.client(), website_id, range_value, with_compare)
-    if st.fmt == "json":
-        st.out.emit("report", document, "json")
+    document = answers.report(ctx.client(), website_id, range_value, with_compare)
+    if ctx.fmt == "json":
+        ctx.out.emit("report", document, "json")
         return
     from zenovay_cli import glyphs, screens
     from zenovay_cli.commands.query import terminal_width
 
-    lines = screens.report_lines(document, terminal_width() or 80, glyphs.mode_for(st.out.is_tty, st.out.color), st.out.color)
+    lines = screens.report_lines(document, terminal_width(ctx) or 80, glyphs.mode_for(ctx.out.is_tty, ctx.out.color), ctx.out.color)
     if footer:
         lines += ["", footer]
-    st.out.stdout.write("\n".join(lines) + "\n")
-    st.out.stdout.flush()
+    ctx.out.stdout.write("\n".join(lines) + "\n")
+    ctx.out.stdout.flush()
 
 
-def _watch(website_id: str, range_value: str, with_compare: bool, every: float) -> None:
+def _watch(ctx: Context, website_id: str, range_value: str, with_compare: bool, every: float) -> None:
     """Redraw in place on a terminal (one screen after another when piped) until Ctrl-C; the
     terminal is restored however it ends (main turns Ctrl-C into exit 130)."""
     import time
 
-    st = state()
-    tty = st.out.is_tty and st.fmt == "table"
-    out = st.out.stdout
+    tty = ctx.out.is_tty and ctx.fmt == "table"
+    out = ctx.out.stdout
     if tty:
         out.write("\x1b[?25l")  # hide the cursor while redrawing
     try:
@@ -91,8 +81,8 @@ def _watch(website_id: str, range_value: str, with_compare: bool, every: float) 
             if tty:
                 out.write("\x1b[H\x1b[2J")
             footer = f"Updated {time.strftime('%H:%M:%S')} · every {every:g} s · Ctrl-C to stop" if tty else None
-            _draw_report(website_id, range_value, with_compare, footer)
-            time.sleep(every)
+            _draw_report(ctx, website_id, range_value, with_compare, footer)
+            ctx.sleep(every)
     finally:
         if tty:
             out.write("\x1b[?25h")
@@ -105,8 +95,9 @@ class DigestFormat(str, Enum):
     json = "json"
 
 
-@request_options
+@request_command
 def digest(
+    ctx: Context,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website (id or domain; repeatable) [default: every website].", show_default=False)] = None,
     range_: RangeOpt = Range.d7,
     fmt: Annotated[DigestFormat, typer.Option("--format", "-f", help="markdown (readable in mail), slack (Slack's message JSON) or json.", case_sensitive=False)] = DigestFormat.markdown,
@@ -122,14 +113,9 @@ def digest(
     digest still goes out and names them). Unique visitors are compared as sums of daily unique
     visitors (approximate).
     """
-    from zenovay_cli import answers, screens
-    from zenovay_cli.commands.common import find_website, not_found
+    from zenovay_cli import answers, screens, sites
     from zenovay_cli.compare import check_range
-    from zenovay_cli.errors import PartialFailure, ZenovayError
-    from zenovay_cli.fanout import run_all
-    from zenovay_cli.ratelimit import RateBudget
 
-    st = state()
     check_range(range_.value)
     urls = list(to or [])
     if urls:
@@ -137,44 +123,29 @@ def digest(
 
         for url in urls:
             check_url(url)
-    budget = RateBudget(max_wait=st.settings.max_wait, on_wait=lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
-    client = st.client(budget=budget)
-    sites = website_list(client.list_websites())
-    if website:
-        chosen = []
-        for name in website:
-            match = find_website(sites, name)
-            if match is None:
-                raise not_found(name, sites)
-            if match not in chosen:
-                chosen.append(match)
-        sites = chosen
-    cost = answers.DIGEST_COST_PER_SITE * len(sites)
-    if st.out.err_is_tty:
-        st.out.info(f"digest: {len(sites)} website(s) × {answers.DIGEST_COST_PER_SITE} requests = {cost} requests (+1 for the website list, done)")
-    outcomes = run_all(sites, lambda w: answers.digest_site(client, w, range_.value, top), concurrency=max(1, concurrency // answers.DIGEST_COST_PER_SITE))
-    rows, failures = [], []
-    for o in outcomes:
-        if o.ok:
-            rows.append(o.value)
-            continue
-        message = redact(o.error.message if isinstance(o.error, ZenovayError) else str(o.error))
-        rows.append({"website": {"id": o.item.get("id"), "domain": o.item.get("domain"), "name": o.item.get("name")}, "error": message})
-        failures.append(f"{o.item.get('domain')} ({message})")
-    if rows and len(failures) == len(rows):
-        raise next(o.error for o in outcomes if not o.ok)
+    with sites.SiteRun(ctx) as run:
+        chosen = sites.select(run.websites(), website or [])
+        cost = answers.DIGEST_COST_PER_SITE * len(chosen)
+        if ctx.out.err_is_tty:
+            ctx.out.info(f"digest: {len(chosen)} website(s) × {answers.DIGEST_COST_PER_SITE} requests = {cost} requests (+1 for the website list, done)")
+        outcomes = run.fetch_each(
+            chosen,
+            lambda client, w: answers.digest_site(client, w, range_.value, top),
+            concurrency=max(1, concurrency // answers.DIGEST_COST_PER_SITE),
+        )
+    rows = [o.value if o.ok else sites.error_row(ctx, o.item, o.error) for o in outcomes]
+    sites.raise_if_all_failed([o.error for o in outcomes], len(outcomes))
     document = answers.digest(rows, range_.value)
     if urls:
-        _post(urls, document, notify_secret)
+        _post(ctx, urls, document, notify_secret)
     elif fmt is DigestFormat.markdown:
-        st.out.stdout.write(screens.digest_markdown(document))
-        st.out.stdout.flush()
+        ctx.out.stdout.write(screens.digest_markdown(document))
+        ctx.out.stdout.flush()
     elif fmt is DigestFormat.slack:
-        st.out.emit("digest", {"text": screens.digest_slack_text(document)}, "json")
+        ctx.out.emit("digest", {"text": screens.digest_slack_text(document)}, "json")
     else:
-        st.out.emit("digest", document, "json")
-    if failures:
-        raise PartialFailure(f"{len(failures)} of {len(rows)} websites failed (named in the digest): " + ", ".join(failures))
+        ctx.out.emit("digest", document, "json")
+    sites.settle(ctx, outcomes, note=" (named in the digest)")
 
 
 class _Digest:
@@ -189,17 +160,16 @@ class _Digest:
         return self.document
 
 
-def _post(urls: list, document: dict, secret) -> None:
+def _post(ctx: Context, urls: list, document: dict, secret) -> None:
     from zenovay_cli import screens
     from zenovay_cli.errors import ZenovayError
     from zenovay_cli.notify import send_events
 
-    st = state()
     # notify escapes Slack's three special characters itself: give it the text unescaped.
     digest = _Digest(document, screens.digest_slack_text(document, escape=False))
     failed = []
     for _, result in send_events([digest], urls, secret=secret):
-        st.out.info(f"digest: {result}")
+        ctx.out.info(f"digest: {result}")
         if not result.ok:
             failed.append(str(result))
     if failed:

@@ -4,29 +4,29 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import request_options, state
+from zenovay_cli.commands._options import settings_command
+from zenovay_cli.context import Context
 
 app = typer.Typer(help="Inspect or empty the on-disk response cache.", no_args_is_help=True)
 
 
-def _store():
+def _store(ctx: Context):
     from zenovay_cli.cache import CacheStore
     from zenovay_cli.config import cache_dir
 
-    return CacheStore(cache_dir(), on_warning=state().out.warn)
+    return CacheStore(cache_dir(), on_warning=ctx.out.warn)
 
 
 @app.command(epilog="Examples: zenovay cache info  ·  zenovay cache info --json | jq .entries")
-@request_options
-def info(json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+@settings_command
+def info(ctx: Context, json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """Show where the cache lives, how many entries it holds, its size, and the oldest and newest entry."""
-    st = state()
-    data = _store().info()
+    data = _store(ctx).info()
     if json_:
         # Times stay Unix timestamps here: easy arithmetic for scripts (`now - .newest_stored_at`).
-        st.out.emit("raw", data, "json")
+        ctx.out.emit("raw", data, "json")
         return
-    st.out.emit("cache_info", _human(data), "table")
+    ctx.out.emit("cache_info", _human(data), "table")
 
 
 def _human(data: dict) -> dict:
@@ -66,18 +66,16 @@ def _size(n: int) -> str:
 
 
 @app.command(epilog="Example: zenovay cache clear")
-@request_options
-def clear() -> None:
+@settings_command
+def clear(ctx: Context) -> None:
     """Delete every cached answer."""
-    st = state()
-    removed = _store().clear()
-    st.out.info(f"Removed {removed} cache entr{'y' if removed == 1 else 'ies'}.")
+    removed = _store(ctx).clear()
+    ctx.out.info(f"Removed {removed} cache entr{'y' if removed == 1 else 'ies'}.")
 
 
 @app.command(epilog="Examples: zenovay cache prune  ·  crontab: 0 3 * * * zenovay cache prune")
-@request_options
-def prune() -> None:
+@settings_command
+def prune(ctx: Context) -> None:
     """Delete expired entries and leftovers of interrupted writes."""
-    st = state()
-    removed = _store().prune()
-    st.out.info(f"Removed {removed} expired or leftover file{'' if removed == 1 else 's'}.")
+    removed = _store(ctx).prune()
+    ctx.out.info(f"Removed {removed} expired or leftover file{'' if removed == 1 else 's'}.")

@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import request_options, state
+from zenovay_cli.commands._options import settings_command
+from zenovay_cli.context import Context
 
 app = typer.Typer(help="Show and change settings in the config file.", no_args_is_help=True)
 
@@ -25,46 +26,43 @@ def _split(key: str):
     raise UsageError(f"unknown setting {key!r}", hint=KEY_HELP)
 
 
-def _profile() -> str:
+def _profile(ctx: Context) -> str:
     """The active profile's name, without checking its other settings: `config set` and `unset`
     must be able to repair a config file whose values are invalid."""
     from zenovay_cli import config
 
-    st = state()
-    return config.profile_setting({**st.globals, **st.request}, st.env).value
+    return config.profile_setting(ctx.cli_values, ctx.env).value
 
 
 @app.command(epilog="Example: zenovay config show --profile work")
-@request_options
-def show() -> None:
+@settings_command
+def show(ctx: Context) -> None:
     """Print the config file's contents (API keys masked)."""
     from zenovay_cli import config
 
-    st = state()
     data = config.load_config()
     for section in (data.get("profiles") or {}).values():
         if isinstance(section, dict) and section.get("api_key"):
             section["api_key"] = config.mask_key(section["api_key"])
-    st.out.emit("raw", data, "json")
+    ctx.out.emit("raw", data, "json")
 
 
 @app.command(epilog="Example: zenovay config get website")
-@request_options
-def get(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
+@settings_command
+def get(ctx: Context, key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
     """Print one setting of the active profile as stored in the config file."""
     from zenovay_cli import config
 
-    st = state()
     where, name = _split(key)
     data = config.load_config()
     if where == "profile":
-        value = ((data.get("profiles") or {}).get(_profile()) or {}).get(name)
+        value = ((data.get("profiles") or {}).get(_profile(ctx)) or {}).get(name)
         if name == "api_key":
             value = config.mask_key(value) if value else None
     else:
         value = ((data.get("cache") or {}).get("ttl") or {}).get(name)
     if value is not None:
-        st.out.text(str(value))
+        ctx.out.text(str(value))
 
 
 # ignore_unknown_options: a negative VALUE (`config set max_wait -1`) reaches the check below,
@@ -74,54 +72,53 @@ def get(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) 
     epilog="Examples: zenovay config set website mysite.com  ·  zenovay config set cache.ttl.analytics 60",
     context_settings={"ignore_unknown_options": True},
 )
-@request_options
+@settings_command
 def set_(
+    ctx: Context,
     key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)],
     value: Annotated[str, typer.Argument(help="New value.", show_default=False)],
 ) -> None:
     """Set a value in the active profile (or a cache TTL in seconds)."""
     from zenovay_cli import config
-    st = state()
     where, name = _split(key)
     path = config.config_path()
     data = config.load_config(path)
     if where == "profile":
         # The same rule as the option, ZENOVAY_* and the config file (config.RULES).
         typed = config.coerce(name, value, f"config set {key}")
-        data.setdefault("profiles", {}).setdefault(_profile(), {})[name] = typed
+        data.setdefault("profiles", {}).setdefault(_profile(ctx), {})[name] = typed
     else:
         data.setdefault("cache", {}).setdefault("ttl", {})[name] = config.check_ttl(
             value, f"config set {key}"
         )
     config.save_config(data, path)
-    st.out.info(f"Set {key} in {path}.")
+    ctx.out.info(f"Set {key} in {path}.")
 
 
 @app.command(epilog="Example: zenovay config unset website")
-@request_options
-def unset(key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
+@settings_command
+def unset(ctx: Context, key: Annotated[str, typer.Argument(help=KEY_HELP, show_default=False)]) -> None:
     """Remove a value from the active profile (or a cache TTL)."""
     from zenovay_cli import config
 
-    st = state()
     where, name = _split(key)
     path = config.config_path()
     data = config.load_config(path)
     section = (
-        (data.get("profiles") or {}).get(_profile(), {})
+        (data.get("profiles") or {}).get(_profile(ctx), {})
         if where == "profile"
         else (data.get("cache") or {}).get("ttl", {})
     )
     if name in section:
         del section[name]
         config.save_config(data, path)
-    st.out.info(f"Unset {key}.")
+    ctx.out.info(f"Unset {key}.")
 
 
 @app.command(epilog="Examples: zenovay config path  ·  $EDITOR \"$(zenovay config path)\"")
-@request_options
-def path() -> None:
+@settings_command
+def path(ctx: Context) -> None:
     """Print where the config file lives."""
     from zenovay_cli import config
 
-    state().out.text(str(config.config_path()))
+    ctx.out.text(str(config.config_path()))

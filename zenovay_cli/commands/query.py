@@ -5,19 +5,10 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import (
-    DEFAULT_CONCURRENCY,
-    ErrorStatus,
-    LimitOpt,
-    Range,
-    RangeOpt,
-    WebsiteArg,
-    data_command,
-    redact,
-    resolve_website,
-    state,
-    website_list,
-)
+from zenovay_cli.commands._options import data_command
+from zenovay_cli.commands.common import ErrorStatus, LimitOpt, Range, RangeOpt, WebsiteArg
+from zenovay_cli.context import Context
+from zenovay_cli.sites import DEFAULT_CONCURRENCY, resolve_id
 
 
 def register(app: typer.Typer) -> None:
@@ -38,20 +29,18 @@ EXAMPLES = {
 
 
 @data_command
-def usage() -> None:
+def usage(ctx: Context) -> None:
     """Show the plan, monthly requests used and left, reset time and rate limit."""
-    st = state()
-    st.out.emit("usage", st.client().get_usage(), st.fmt)
+    ctx.out.emit("usage", ctx.client().get_usage(), ctx.fmt)
 
 
 @data_command
-def websites(website: WebsiteArg = None) -> None:
+def websites(ctx: Context, website: WebsiteArg = None) -> None:
     """List the websites your key can see, or show one website's details."""
-    st = state()
     if website is None:
-        st.out.emit("websites", st.client().list_websites(), st.fmt)
+        ctx.out.emit("websites", ctx.client().list_websites(), ctx.fmt)
     else:
-        st.out.emit("website", st.client().get_website(resolve_website(website)), st.fmt)
+        ctx.out.emit("website", ctx.client().get_website(resolve_id(ctx, website)), ctx.fmt)
 
 
 class SortBy(str, Enum):
@@ -63,6 +52,7 @@ class SortBy(str, Enum):
 
 @data_command
 def analytics(
+    ctx: Context,
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
     all_: Annotated[
@@ -81,7 +71,6 @@ def analytics(
     """Show visitors, page views and unique visitors with the daily trend (1 request; 2 with --compare)."""
     from zenovay_cli.errors import UsageError
 
-    st = state()
     if compare_:
         from zenovay_cli.compare import check_range
 
@@ -92,95 +81,69 @@ def analytics(
         raise UsageError("--sort change needs --compare (it orders by the change against the previous period)")
     if all_:
         if website is not None:
-            st.out.warn("--all given: ignoring the website argument")
-        analytics_all(range_.value, concurrency, compare_, sort.value if sort else None)
+            ctx.out.warn("--all given: ignoring the website argument")
+        analytics_all(ctx, range_.value, concurrency, compare_, sort.value if sort else None)
         return
-    website_id = resolve_website(website)
+    website_id = resolve_id(ctx, website)
     if not compare_:
-        st.out.emit("analytics", st.client().get_analytics(website_id, range_.value), st.fmt)
+        ctx.out.emit("analytics", ctx.client().get_analytics(website_id, range_.value), ctx.fmt)
         return
     from zenovay_cli import answers, screens
 
-    document = answers.analytics_compared(st.client(), website_id, range_.value)
-    if st.fmt == "json":
-        st.out.emit("analytics", document, "json")
-    elif st.fmt == "table":
+    document = answers.analytics_compared(ctx.client(), website_id, range_.value)
+    if ctx.fmt == "json":
+        ctx.out.emit("analytics", document, "json")
+    elif ctx.fmt == "table":
         plain = {k: v for k, v in document.items() if k != "comparison"}
         from zenovay_cli.views import views_for
 
-        st.out.show([*views_for("analytics", plain), screens.compare_view(document["comparison"], st.out.is_tty)])
+        ctx.out.show([*views_for("analytics", plain), screens.compare_view(document["comparison"], ctx.out.is_tty)])
     else:
-        st.out.records(screens.compare_records(document), st.fmt)
+        ctx.out.records(screens.compare_records(document), ctx.fmt)
 
 
-def analytics_all(range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None) -> None:
+def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None) -> None:
     """Every website's summary (and the previous period's), fetched in parallel within one
     shared rate budget, drawn as the rollup: totals, shares, trend, changes."""
-    from zenovay_cli import answers
+    from zenovay_cli import answers, sites
     from zenovay_cli.compare import LONGER
-    from zenovay_cli.errors import PartialFailure, ZenovayError
-    from zenovay_cli.fanout import run_all
-    from zenovay_cli.ratelimit import RateBudget
 
-    st = state()
-    budget = RateBudget(max_wait=st.settings.max_wait, on_wait=lambda s, why: st.out.status(f"pacing: waiting {s:.1f} s ({why})"))
-    client = st.client(budget=budget)
-    sites = website_list(client.list_websites())
     ranges = (range_value, LONGER[range_value]) if with_compare else (range_value,)
-    # One task per request (not per website), so a site's two requests run side by side.
-    tasks = [(i, r) for i in range(len(sites)) for r in ranges]
-    outcomes = run_all(
-        tasks, lambda t: client.get_analytics(str(sites[t[0]].get("id")), t[1]), concurrency=concurrency,
-    )
-    answers_by = {o.item: o for o in outcomes}
-    rows, failures, errors = [], [], []
-    for i, w in enumerate(sites):
-        failed = next((answers_by[(i, r)] for r in ranges if not answers_by[(i, r)].ok), None)
-        if failed is None:
-            longer = answers_by[(i, ranges[1])].value if with_compare else None
-            rows.append(answers.site_row(w, answers_by[(i, range_value)].value, longer, range_value))
-            continue
-        error = failed.error
-        errors.append(error)
-        message = redact(error.message if isinstance(error, ZenovayError) else str(error))
-        rows.append({"website": {"id": w.get("id"), "domain": w.get("domain"), "name": w.get("name")},
-                     "error": message})
-        request_id = redact(getattr(error, "request_id", None))
-        # The one stderr line names each failure's request id: that is what support asks for.
-        failures.append(f"{w.get('domain')} ({message}" + (f"; request id: {request_id})" if request_id else ")"))
-    if failures and len(failures) == len(rows):
-        raise errors[0]
-    document = answers.finish_rollup(rows, range_value, sort)
-    _emit_rollup(document)
-    if failures:
-        raise PartialFailure(f"{len(failures)} of {len(rows)} websites failed: " + ", ".join(failures))
+    outcomes = sites.fetch_analytics(ctx, ranges, concurrency)
+    rows = [
+        answers.site_row(o.item, o.value[0], o.value[1] if with_compare else None, range_value)
+        if o.ok else sites.error_row(ctx, o.item, o.error)
+        for o in outcomes
+    ]
+    sites.raise_if_all_failed([o.error for o in outcomes], len(outcomes))
+    _emit_rollup(ctx, answers.finish_rollup(rows, range_value, sort))
+    sites.settle(ctx, outcomes)  # some failed: exit 3 naming each, after the rows that answered
 
 
-def terminal_width() -> int | None:
+def terminal_width(ctx: Context) -> int | None:
     """The terminal's width when stdout is one (COLUMNS wins), else None."""
-    st = state()
-    if not st.out.is_tty:
+    if not ctx.out.is_tty:
         return None
     import shutil
 
     return shutil.get_terminal_size((100, 24)).columns
 
 
-def _emit_rollup(document: dict) -> None:
+def _emit_rollup(ctx: Context, document: dict) -> None:
     from zenovay_cli import glyphs, screens
 
-    st = state()
-    if st.fmt == "json":
-        st.out.emit("analytics_all", document, "json")
-    elif st.fmt == "table":
-        mode = glyphs.mode_for(st.out.is_tty, st.out.color)
-        st.out.show(screens.rollup_views(document, mode, terminal_width()))
+    if ctx.fmt == "json":
+        ctx.out.emit("analytics_all", document, "json")
+    elif ctx.fmt == "table":
+        mode = glyphs.mode_for(ctx.out.is_tty, ctx.out.color)
+        ctx.out.show(screens.rollup_views(document, mode, terminal_width(ctx)))
     else:
-        st.out.records(screens.rollup_records(document), st.fmt)
+        ctx.out.records(screens.rollup_records(document), ctx.fmt)
 
 
 @data_command
 def visitors(
+    ctx: Context,
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
     limit: Annotated[
@@ -192,48 +155,43 @@ def visitors(
     ] = False,
 ) -> None:
     """List individual visitors (one page, or every page with --all)."""
-    st = state()
-    website_id = resolve_website(website)
-    client = st.client()
+    website_id = resolve_id(ctx, website)
+    client = ctx.client()
     if all_:
         pages = client.iter_visitor_pages(website_id, range_.value, page_size=limit or 1000, offset=offset or 0)
-        st.out.stream("visitors", pages, st.fmt)
+        ctx.out.stream("visitors", pages, ctx.fmt)
     else:
-        st.out.emit("visitors", client.get_visitors(website_id, range_.value, limit, offset), st.fmt)
+        ctx.out.emit("visitors", client.get_visitors(website_id, range_.value, limit, offset), ctx.fmt)
 
 
 @data_command
-def pages(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
+def pages(ctx: Context, website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
     """Show the most visited pages and each one's share of visitors (a table: +1 request)."""
-    st = state()
-    website_id = resolve_website(website)
-    _breakdown("pages", website_id, range_.value, lambda: st.client().get_pages(website_id, range_.value, limit))
+    website_id = resolve_id(ctx, website)
+    _breakdown(ctx, "pages", website_id, range_.value, lambda: ctx.client().get_pages(website_id, range_.value, limit))
 
 
 @data_command
-def countries(website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
+def countries(ctx: Context, website: WebsiteArg = None, range_: RangeOpt = Range.d7, limit: LimitOpt = None) -> None:
     """Show visitors by country and each one's share of visitors (a table: +1 request)."""
-    st = state()
-    website_id = resolve_website(website)
-    _breakdown("countries", website_id, range_.value, lambda: st.client().get_countries(website_id, range_.value, limit))
+    website_id = resolve_id(ctx, website)
+    _breakdown(ctx, "countries", website_id, range_.value, lambda: ctx.client().get_countries(website_id, range_.value, limit))
 
 
 @data_command
-def tech(website: WebsiteArg = None, range_: RangeOpt = Range.d7) -> None:
+def tech(ctx: Context, website: WebsiteArg = None, range_: RangeOpt = Range.d7) -> None:
     """Show browsers, operating systems and device types with shares (a table: +1 request)."""
-    st = state()
-    website_id = resolve_website(website)
-    _breakdown("tech", website_id, range_.value, lambda: st.client().get_technology(website_id, range_.value))
+    website_id = resolve_id(ctx, website)
+    _breakdown(ctx, "tech", website_id, range_.value, lambda: ctx.client().get_technology(website_id, range_.value))
 
 
-def _breakdown(kind: str, website_id: str, range_value: str, fetch) -> None:
+def _breakdown(ctx: Context, kind: str, website_id: str, range_value: str, fetch) -> None:
     """A breakdown answer; as a table, each row's share of the period's visitors too (one more
     request, for the analytics summary, made only when there are rows to share) and a bar on a
     terminal. json/csv/ndjson: the API's answer only."""
-    st = state()
     data = fetch()
-    if st.fmt != "table":
-        st.out.emit(kind, data, st.fmt)
+    if ctx.fmt != "table":
+        ctx.out.emit(kind, data, ctx.fmt)
         return
     from zenovay_cli import glyphs, screens
     from zenovay_cli.compare import summary_value
@@ -244,16 +202,17 @@ def _breakdown(kind: str, website_id: str, range_value: str, fetch) -> None:
     total = None
     if any(v.kind == "table" and "visitors" in v.columns and v.rows for v in views):
         try:
-            total = summary_value(st.client().get_analytics(website_id, range_value), "total_visitors")
+            total = summary_value(ctx.client().get_analytics(website_id, range_value), "total_visitors")
         except ZenovayError as exc:  # the rows still show; only their shares need the total
-            st.out.warn(f"shares left out: the visitors total could not be fetched ({redact(exc.message)})")
-    mode = glyphs.mode_for(st.out.is_tty, st.out.color)
-    width = terminal_width()
-    st.out.show([screens.with_shares(v, total, mode, width) for v in views])
+            ctx.out.warn(f"shares left out: the visitors total could not be fetched ({ctx.redact(exc.message)})")
+    mode = glyphs.mode_for(ctx.out.is_tty, ctx.out.color)
+    width = terminal_width(ctx)
+    ctx.out.show([screens.with_shares(v, total, mode, width) for v in views])
 
 
 @data_command
 def errors(
+    ctx: Context,
     website: WebsiteArg = None,
     status: Annotated[
         ErrorStatus | None, typer.Option("--status", "-s", help="Only groups with this status.", case_sensitive=False)
@@ -261,6 +220,5 @@ def errors(
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help="Maximum number of groups.")] = None,
 ) -> None:
     """Show JavaScript error groups."""
-    st = state()
-    data = st.client().get_error_groups(resolve_website(website), status.value if status else None, limit)
-    st.out.emit("errors", data, st.fmt)
+    data = ctx.client().get_error_groups(resolve_id(ctx, website), status.value if status else None, limit)
+    ctx.out.emit("errors", data, ctx.fmt)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands.common import state
+from zenovay_cli.commands._options import plain_command
+from zenovay_cli.context import Context
 
 app = typer.Typer(help="Run the built-in sandbox: a local imitation of the Zenovay API.", no_args_is_help=True)
 
@@ -16,7 +17,9 @@ app = typer.Typer(help="Run the built-in sandbox: a local imitation of the Zenov
         "ZENOVAY_API_KEY=zv_sandbox_demo_key zenovay websites"
     )
 )
+@plain_command
 def serve(
+    ctx: Context,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
     websites: Annotated[int, typer.Option("--websites", min=0, max=100000, help="Number of synthetic websites.")] = 5,
     visitors: Annotated[int, typer.Option("--visitors", min=0, help="Visitors per website and range.")] = 250,
@@ -29,7 +32,6 @@ def serve(
     """Serve the sandbox API on 127.0.0.1 and print its base URL and API key."""
     from zenovay_cli.sandbox import SandboxConfig, SandboxServer
 
-    st = state()
     config = SandboxConfig(
         websites=websites,
         visitors_per_site=visitors,
@@ -49,9 +51,9 @@ def serve(
             hint="Choose another --port, or --port 0 for any free one.",
         ) from None
     # stdout: two lines a script can read; stderr: how to use them.
-    st.out.text(f"ZENOVAY_BASE_URL={server.base_url}")
-    st.out.text(f"ZENOVAY_API_KEY={server.api_key}")
-    st.out.info("Sandbox running; control endpoints under /__sandbox__/ (faults, stats, reset). Ctrl-C stops it.")
+    ctx.out.text(f"ZENOVAY_BASE_URL={server.base_url}")
+    ctx.out.text(f"ZENOVAY_API_KEY={server.api_key}")
+    ctx.out.info("Sandbox running; control endpoints under /__sandbox__/ (faults, stats, reset). Ctrl-C stops it.")
     import time
 
     try:

@@ -1,0 +1,86 @@
+"""sites.py: picking websites by id or domain, once each, and the outcome -> exit-code rule.
+
+(The fan-out itself is exercised end to end by analytics --all, export and alert; these are the
+pure rules every one of them shares.)
+"""
+
+import pytest
+
+from zenovay_cli import sites
+from zenovay_cli.context import Context
+from zenovay_cli.errors import ExitCode, NotFoundError, PartialFailure, RateLimitError, ServerError
+from zenovay_cli.fanout import Outcome
+
+A = {"id": "id-a", "domain": "a.example", "name": "A"}
+B = {"id": "id-b", "domain": "www.b.example", "name": "B"}
+B_AGAIN = {"id": "id-b", "domain": "b-alias.example", "name": "B (listed twice)"}
+OLD = {"website_id": "id-old", "domain": "old.example"}  # an older answer's spelling of the id
+LISTED = [A, B, B_AGAIN, OLD]
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("id-a", A), ("a.example", A), ("HTTPS://A.example/some/path", A), ("b.example", B),
+    ("www.b.example", B), ("id-old", OLD), ("  a.example. ", A),
+])
+def test_a_website_is_found_by_id_or_domain(name, expected):
+    assert sites.find(LISTED, name) is expected
+
+
+def test_no_names_selects_every_website_once():
+    assert sites.select(LISTED, []) == [A, B, OLD]
+
+
+def test_names_select_in_the_order_given_each_website_once():
+    assert sites.select(LISTED, ["b.example", "id-a", "id-b", "b.example"]) == [B, A]
+
+
+def test_an_unknown_name_is_not_found_naming_it_and_the_count():
+    with pytest.raises(NotFoundError) as exc:
+        sites.select(LISTED, ["a.example", "nope.example"])
+    assert exc.value.exit_code == ExitCode.NOT_FOUND
+    assert "'nope.example'" in exc.value.message and f"the {len(LISTED)} your key" in exc.value.message
+
+
+def test_a_website_listed_without_an_id_fails_on_its_own():
+    with pytest.raises(Exception) as exc:
+        sites.require_id({"domain": "x.example"})
+    assert "without an id" in str(exc.value)
+
+
+def ok(site):
+    return Outcome(site, value={})
+
+
+def failed(site, error):
+    return Outcome(site, error=error)
+
+
+def test_every_website_ok_settles_quietly():
+    sites.settle(Context(env={}), [ok(A), ok(B)])
+    sites.settle(Context(env={}), [])  # nothing to do is not a failure
+
+
+def test_every_website_failed_raises_the_first_error_with_its_own_exit_code():
+    first = RateLimitError("rate limited: slow down", request_id="rid-1")
+    with pytest.raises(RateLimitError) as exc:
+        sites.settle(Context(env={}), [failed(A, first), failed(B, ServerError("boom"))])
+    assert exc.value is first and exc.value.exit_code == ExitCode.RATE_LIMITED
+
+
+def test_some_failed_is_a_partial_failure_naming_each_with_its_request_id():
+    key = "zv_secret_key_in_an_echoed_message"
+    outcomes = [ok(A), failed(B, ServerError(f"boom {key}", request_id="rid-b")), failed(OLD, OSError("disk"))]
+    with pytest.raises(PartialFailure) as exc:
+        sites.settle(Context(env={"ZENOVAY_API_KEY": key}), outcomes)
+    assert exc.value.exit_code == ExitCode.PARTIAL == 3
+    message = exc.value.message
+    assert message.startswith("2 of 3 websites failed: ")
+    assert "www.b.example (boom" in message and "request id: rid-b" in message
+    assert "old.example (disk)" in message
+    assert key not in message  # an API echoing the key back is redacted
+
+
+def test_all_failed_counts_a_mix_of_results_and_errors():
+    with pytest.raises(NotFoundError):
+        sites.raise_if_all_failed([NotFoundError("x"), NotFoundError("y")], 2)
+    sites.raise_if_all_failed([{"visitors": 1.0}, NotFoundError("y")], 2)  # one answered: no raise
