@@ -71,7 +71,7 @@ def test_reference_names_every_command_option_and_example():
     reference = docgen.build()
     shared = {
         heading: _section_of_command(reference, heading)
-        for heading, _names, _intro in docgen.SHARED_GROUPS
+        for heading, _names, _intro in docgen._shared_groups()
     }
     for path, command, ctx in docgen.walk(build_command()):
         text = _section_of_command(reference, path)

@@ -21,14 +21,19 @@ REGENERATE = f"python -m zenovay_cli.docgen --write {REFERENCE}"
 PROG = "zenovay"
 
 # Options that most commands share are described once: (anchor heading, parameter names, intro).
-SHARED_GROUPS = [
-    (
-        "Request options",
-        ("profile", "api_key", "base_url", "timeout", "retries", "max_wait", "no_cache", "refresh", "stale_ok", "debug"),
-        "Every command that talks to the API (or reads the settings) takes these:",
-    ),
-    ("Output options", ("json_", "fmt"), "Every query command takes these:"),
-]
+def _shared_groups() -> list:
+    """(heading, parameter names, intro) of each option group declared in commands/_options.py."""
+    from zenovay_cli.commands import _options
+
+    def names(options: list) -> tuple:
+        return tuple(name for name, _, _ in options)
+
+    return [
+        ("Connection options", names(_options.CONNECTION_OPTIONS),
+         "Every command that reads the settings takes these (and the root, before the command):"),
+        ("Request options", names(_options.REQUEST_OPTIONS), "Every command that sends requests takes these:"),
+        ("Output options", names(_options.OUTPUT_OPTIONS), "Every query command takes these:"),
+    ]
 
 
 def _anchor(heading: str) -> str:
@@ -93,7 +98,7 @@ def walk(command, name: str = PROG, parent=None):
 def _shared(command_tree) -> dict:
     """For each shared group, its records as the first command holding all of them shows them."""
     shared = {}
-    for heading, names, intro in SHARED_GROUPS:
+    for heading, names, intro in _shared_groups():
         for _path, command, ctx in walk(command_tree):
             if ctx.parent is None:
                 continue
