@@ -72,7 +72,7 @@ def timed(argv: list[str], env: dict, websites: int) -> float:
 
 
 def part_a(args, exe: str, rows: list) -> None:
-    from zenovay_cli.commands.common import DEFAULT_CONCURRENCY as ALL_CONCURRENCY
+    from zenovay_cli.sites import DEFAULT_CONCURRENCY as ALL_CONCURRENCY
 
     command = ["analytics", "--all", "--json", "--no-cache"]
     print(f"(a) {args.websites} websites, {args.latency * 1000:.0f} ms latency, rate limit "

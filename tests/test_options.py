@@ -26,6 +26,8 @@ QUERIES = ("usage", "websites", "analytics", "visitors", "pages", "countries", "
 # The option groups each command offers, by what the command does.
 EXPECTED = {
     **{q: CONNECTION | NETWORK | CACHE | OUTPUT for q in QUERIES},
+    "report": CONNECTION | NETWORK | CACHE | OUTPUT,
+    "digest": CONNECTION | NETWORK | CACHE,
     "export": CONNECTION | NETWORK | CACHE,
     "alert": CONNECTION | NETWORK | CACHE,
     "auth login": CONNECTION | NETWORK | CACHE,

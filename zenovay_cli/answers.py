@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from zenovay_cli import compare, rollup
+from zenovay_cli import compare, rollup, schema
 
 REPORT_PARTS = ("analytics", "countries", "technology", "pages")
 DIGEST_COST_PER_SITE = 3
@@ -108,7 +108,7 @@ def digest_site(client: Any, site: dict, range_value: str, top: int) -> dict[str
         "pages": lambda: client.get_pages(website_id, range_value, top),
     })
     row = site_row(site, got["current"], got["longer"], range_value)
-    row["top_pages"] = list_items(got["pages"], ("pages", "top_pages", "topPages"))[:top]
+    row["top_pages"] = list_items(got["pages"], schema.PAGES_KEYS)[:top]
     return row
 
 

@@ -14,24 +14,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from zenovay_cli import schema
 from zenovay_cli.errors import UsageError
 
 RANGE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
 LONGER = {"7d": "30d", "30d": "90d", "90d": "1y"}
 SUPPORTED = tuple(LONGER)
 
-# Field names of the metrics, newest first (older answers used camelCase).
-_DAILY_KEYS = ("daily_stats", "dailyStats", "daily")
-_ROW_FIELDS = {
-    "total_visitors": ("total_visitors", "visitors", "totalVisitors"),
-    "total_page_views": ("page_views", "total_page_views", "pageViews", "views"),
-    "unique_visitors": ("unique_visitors", "uniqueVisitors"),
-}
-_SUMMARY_FIELDS = {
-    "total_visitors": ("total_visitors", "totalVisitors"),
-    "total_page_views": ("total_page_views", "totalPageViews"),
-    "unique_visitors": ("unique_visitors", "uniqueVisitors"),
-}
+# Field names of the metrics, newest first (older answers used camelCase): schema.py knows them.
+_DAILY_KEYS = schema.DAILY_KEYS
+_ROW_FIELDS = schema.DAILY_METRIC_FIELDS
+_SUMMARY_FIELDS = schema.SUMMARY_METRIC_FIELDS
 METRICS = ("total_visitors", "total_page_views", "unique_visitors")
 APPROXIMATE = frozenset({"unique_visitors"})
 
@@ -106,7 +99,7 @@ def daily_series(data: Any, metric: str = "total_visitors") -> list[tuple[date, 
 def _end_date(data: Any) -> date | None:
     if not isinstance(data, dict):
         return None
-    dr = data.get("date_range") or data.get("dateRange")
+    dr = next((data[k] for k in schema.DATE_RANGE_KEYS if data.get(k)), None)
     text = dr.get("end") if isinstance(dr, dict) else None
     if isinstance(text, str):
         try:

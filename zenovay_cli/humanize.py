@@ -11,15 +11,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from zenovay_cli import schema
 from zenovay_cli.views import View
 
 # Field (last dotted part, or the full dotted name) -> label.
 _LABELS = {
-    "total_visitors": "Visitors", "totalVisitors": "Visitors", "visitors": "Visitors",
-    "total_page_views": "Page views", "totalPageViews": "Page views", "page_views": "Page views",
-    "pageViews": "Page views", "views": "Page views",
-    "unique_visitors": "Unique visitors", "uniqueVisitors": "Unique visitors",
-    "bounce_rate": "Bounce rate", "bounceRate": "Bounce rate",
+    "total_visitors": "Visitors", "visitors": "Visitors",
+    "total_page_views": "Page views", "page_views": "Page views", "views": "Page views",
+    "unique_visitors": "Unique visitors", "bounce_rate": "Bounce rate",
     "country_code": "Code", "country_name": "Country", "avg_value_score": "Avg. value score",
     "value_score": "Value score", "device_type": "Device", "os": "OS", "url": "Page",
     "path": "Page", "page_url": "Page", "landing_page": "Landing page", "visited_at": "Visited",
@@ -39,6 +38,7 @@ _LABELS = {
     "date_range.start": "From", "date_range.end": "To",
     "date_range.startDateTime": "From (time)", "date_range.endDateTime": "To (time)",
 }
+_LABELS.update({old: _LABELS[new] for old, new in schema.FIELD_ALIASES.items()})  # older answers' names
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
 

@@ -64,6 +64,20 @@ DAILY_COLUMNS = (
     "bounce_rate", "bounceRate",
 )
 TOP_COUNTRIES_KEYS = ("top_countries", "topCountries")
+DATE_RANGE_KEYS = ("date_range", "dateRange")
+# A metric in a daily row / in the summary: the names each generation used for it.
+DAILY_METRIC_FIELDS = {
+    "total_visitors": ("total_visitors", "visitors", "totalVisitors"),
+    "total_page_views": ("page_views", "total_page_views", "pageViews", "views"),
+    "unique_visitors": ("unique_visitors", "uniqueVisitors"),
+}
+SUMMARY_METRIC_FIELDS = {
+    "total_visitors": ("total_visitors", "totalVisitors"),
+    "total_page_views": ("total_page_views", "totalPageViews"),
+    "unique_visitors": ("unique_visitors", "uniqueVisitors"),
+}
+# Every old field name -> its newest name (for labels and columns shared by both generations).
+FIELD_ALIASES = {**METRIC_ALIASES, "pageViews": "page_views"}
 # Where each canonical metric may be found: newest snake_case first, then the old camelCase.
 METRIC_KEYS = {
     "visitors": ("total_visitors", "totalVisitors", "visitors"),
@@ -93,6 +107,7 @@ PAGE_COLUMNS = (
 )
 COUNTRIES_KEYS = ("countries", *TOP_COUNTRIES_KEYS)
 ERROR_GROUP_KEYS = ("error_groups", "errorGroups", "groups", "errors")
+DEVICE_TYPE_KEYS = ("device_types", "deviceTypes", "devices")
 TECH_TITLES = {
     "browsers": "Browsers", "operating_systems": "Operating systems",
     "operatingSystems": "Operating systems", "os": "Operating systems",

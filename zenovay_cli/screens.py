@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenovay_cli import compare, glyphs, rollup
+from zenovay_cli import compare, glyphs, rollup, schema
 from zenovay_cli.compare import Change, change_text, metric_change, summary_value
 from zenovay_cli.glyphs import Mode
 from zenovay_cli.output import safe_text
@@ -335,13 +335,12 @@ def report_lines(document: dict, width: int = 80, mode: Mode = "unicode",
     half = (width - 3) // 2
     tech = document.get("technology") or {}
     pairs = [
-        (("Top pages", _items(document.get("pages"), ("pages", "top_pages", "topPages")),
+        (("Top pages", _items(document.get("pages"), schema.PAGES_KEYS),
           ("url", "path", "page_url")),
-         ("Top countries", _items(document.get("countries"),
-                                  ("countries", "top_countries", "topCountries")),
+         ("Top countries", _items(document.get("countries"), schema.COUNTRIES_KEYS),
           ("country_name", "name", "country_code", "code"))),
         (("Browsers", _items(tech, ("browsers",)), ("name",)),
-         ("Device types", _items(tech, ("device_types", "deviceTypes", "devices")), ("name",))),
+         ("Device types", _items(tech, schema.DEVICE_TYPE_KEYS), ("name",))),
     ]
     for i, (left, right) in enumerate(pairs):
         if i:
