@@ -44,6 +44,7 @@ __all__ = [
     "write_json_files",
     "write_record_file",
     "write_table_file",
+    "write_included_csv_files",
 ]
 
 DEFAULT_OUT_DIR = "exports"
@@ -528,6 +529,78 @@ def write_table_file(
         return _atomic_write(out_real, name, data)
     except OSError as exc:
         raise _write_error(out_real, name, exc) from exc
+
+
+# --include with --format csv: one more file per included dataset, one row per item per website,
+# so that nothing asked for (and paid for in quota) is dropped from a csv run.
+_INCLUDED_CSV_COLUMNS = {
+    "pages": ("url", "path", "page_url", "title", "views", "page_views", "visitors",
+              "unique_visitors"),
+    "technology": ("category", "name", "visitors", "percentage"),
+}
+_SITE_COLUMNS = ("date", "website_id", "domain")
+
+
+def included_csv_filename(date: str, dataset: str) -> str:
+    """zenovay_{date}_{dataset}.csv, next to the run's zenovay_{date}.csv."""
+    if dataset not in _INCLUDED_CSV_COLUMNS:
+        raise ValueError(f"not an included dataset: {dataset!r}")
+    return f"zenovay_{_check_date(date)}_{dataset}.csv"
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _text(value)
+
+
+def _included_items(record: Mapping, dataset: str) -> list[dict]:
+    value = record.get(dataset)
+    if dataset == "pages":
+        return [dict(item) for item in value or () if isinstance(item, Mapping)]
+    items = []
+    for category, entries in (value or {}).items() if isinstance(value, Mapping) else ():
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, Mapping):
+                items.append({"category": _text(category), **{k: v for k, v in entry.items() if k != "category"}})
+    return items
+
+
+def write_included_csv_files(
+    out_dir: str | os.PathLike, records: Iterable[Mapping], date: str, datasets: Iterable[str]
+) -> list[str]:
+    """For each included dataset (`pages`, `technology`) write DIR/zenovay_{date}_{dataset}.csv:
+    date, website_id, domain, then the dataset's fields (known ones first, then the others in
+    first-seen order); one row per page, or per browser/OS/device type (`category` says which).
+    Websites sorted as in the main file; a header line even when there are no rows."""
+    rows = sorted(records, key=_sort_key)
+    out_real = prepare_out_dir(out_dir)
+    written = []
+    for dataset in datasets:
+        per_site = [(record, _included_items(record, dataset)) for record in rows]
+        keys = list(dict.fromkeys(k for _, items in per_site for item in items for k in item))
+        known = _INCLUDED_CSV_COLUMNS[dataset]
+        preferred = [k for k in known if k in keys] if keys else list(known)
+        fields = [*_SITE_COLUMNS, *preferred, *(k for k in keys if k not in preferred and k not in _SITE_COLUMNS)]
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator=CSV_LINE_TERMINATOR)
+        writer.writerow(fields)
+        for record, items in per_site:
+            site = (_text(record.get("date")), _text(record.get("website_id")), _text(record.get("website")))
+            for item in items:
+                writer.writerow([*site, *(_csv_value(item.get(f)) for f in fields[len(site):])])
+        name = included_csv_filename(date, dataset)
+        try:
+            written.append(_atomic_write(out_real, name, buf.getvalue().encode("utf-8", "replace")))
+        except OSError as exc:
+            raise _write_error(out_real, name, exc) from exc
+    return written
 
 
 def _pid_alive(pid: int) -> bool:

@@ -245,3 +245,42 @@ def test_export_out_empty_is_a_usage_error_before_any_request(cli, sb, tmp_path,
     assert "--out is empty" in r.stderr
     assert list(work.iterdir()) == []  # nothing written into the working directory
     assert sb.stats()["requests"] == before
+
+
+# --- item 2: export --format csv --include keeps the included data -------------------------------
+
+
+def test_export_csv_include_writes_pages_and_technology_files(cli, sb, tmp_path):
+    import csv
+
+    out = tmp_path / "out"
+    r = cli("export", "--out", str(out), "--format", "csv", "--include", "pages", "--include", "technology")
+    assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    date = files[0][len("zenovay_"):len("zenovay_") + 10]
+    assert files == [f"zenovay_{date}.csv", f"zenovay_{date}_pages.csv", f"zenovay_{date}_technology.csv"]
+    assert r.stdout.split() == [str(out / f) for f in files]  # every file written is listed
+
+    sites = sorted(json.loads(cli("websites", "--json").stdout)["websites"], key=lambda w: w["domain"])
+    expected_pages, expected_tech = [], []
+    for w in sites:
+        for page in json.loads(cli("pages", w["id"], "--range", "24h", "--json").stdout)["pages"]:
+            expected_pages.append([date, w["id"], w["domain"], page["url"], str(page["views"]), str(page["visitors"])])
+        tech = json.loads(cli("tech", w["id"], "--range", "24h", "--json").stdout)
+        for category, items in tech.items():
+            for item in items:
+                expected_tech.append([date, w["id"], w["domain"], category, item["name"], str(item["visitors"])])
+    with open(out / files[1], newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["date", "website_id", "domain", "url", "views", "visitors"]
+    assert rows[1:] == expected_pages and expected_pages
+    with open(out / files[2], newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["date", "website_id", "domain", "category", "name", "visitors"]
+    assert rows[1:] == expected_tech and expected_tech
+
+
+def test_export_csv_without_include_writes_one_file(cli, tmp_path):
+    out = tmp_path / "out"
+    assert cli("export", "--out", str(out), "--format", "csv").returncode == 0
+    assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 1

@@ -128,6 +128,8 @@ class _Export:
         records = [o.value for o in self.outcomes if o.ok]
         if fmt != "json" and records:
             self.written.append(files.write_table_file(self.out, records, self.date, fmt))
+            if fmt == "csv" and self.extras:  # ndjson lines carry them; csv gets a file each
+                self.written.extend(files.write_included_csv_files(self.out, records, self.date, self.extras))
 
     def report(self) -> None:
         """stdout: the files written; stderr: what failed; the exit code says which."""
