@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from zenovay_cli.output import FORMATS, Output
-from zenovay_cli.views import KINDS, merge_pages, records_for
+from zenovay_cli.views import KINDS, merge_pages, record_columns, records_for
 
 # Newest and older shapes of every endpoint's `data`, with the values a table must show.
 SAMPLES = [
@@ -114,7 +114,8 @@ def test_json_is_exactly_the_data(kind, data, expected):
 @pytest.mark.parametrize(("kind", "data", "expected"), SAMPLES, ids=SAMPLE_IDS)
 def test_csv_tsv_and_ndjson_hold_the_flat_records_unformatted(kind, data, expected):
     records = records_for(kind, data)
-    keys = list(dict.fromkeys(k for r in records for k in r))
+    keys = record_columns(kind, (k for r in records for k in r))  # known columns first, fixed
+    assert sorted(keys) == sorted(dict.fromkeys(k for r in records for k in r))
     rows = list(csv.reader(io.StringIO(run(kind, data, "csv")[0])))
     assert rows[0] == keys and len(rows) == len(records) + 1
     tsv = [line.split("\t") for line in run(kind, data, "tsv")[0].splitlines()]
@@ -167,9 +168,11 @@ def test_markup_and_terminal_controls_in_api_values_are_shown_literally(color):
         assert bad not in text
 
 
-def test_csv_and_tsv_escape_terminal_controls_but_keep_data_otherwise():
+def test_csv_keeps_the_text_unchanged_off_a_terminal_and_escapes_controls_on_one():
     data = {"pages": [{"url": "=HYPERLINK(\"x\")\x1b[31m", "title": "a\tb\nc\\d"}]}
     [row] = list(csv.DictReader(io.StringIO(run("pages", data, "csv")[0])))
+    assert row == {"url": '=HYPERLINK("x")\x1b[31m', "title": "a\tb\nc\\d"}
+    [row] = list(csv.DictReader(io.StringIO(run("pages", data, "csv", is_tty=True)[0])))
     assert row == {"url": '=HYPERLINK("x")\\x1b[31m', "title": "a\tb\nc\\d"}
     tsv = run("pages", data, "tsv")[0].splitlines()
     assert tsv[1].split("\t") == ['=HYPERLINK("x")\\x1b[31m', "a\\tb\\nc\\\\d"]
@@ -389,10 +392,12 @@ def test_any_json_in_any_format_never_crashes_and_stays_parseable(kind, fmt, dat
         assert [json.loads(line) for line in text.splitlines()] == records_for(kind, data)
     elif fmt == "csv":
         records = records_for(kind, data)
-        assert len(list(csv.reader(io.StringIO(text)))) == (len(records) + 1 if records else 0)
+        header = 1 if records or record_columns(kind) else 0  # an empty answer keeps its header
+        assert len(list(csv.reader(io.StringIO(text)))) == len(records) + header
     elif fmt == "tsv":
         records = records_for(kind, data)
-        assert len(text.splitlines()) == (len(records) + 1 if records else 0)
+        header = 1 if records or record_columns(kind) else 0
+        assert len(text.splitlines()) == len(records) + header
     else:
         assert not UNSAFE & set(text)
 

@@ -5,10 +5,12 @@ Decisions a user can rely on:
   when piped. C1 controls, DEL, U+2028/9 and bidi controls are written as \\uXXXX escapes (which
   decode to the same data), so even `--json` on a terminal cannot drive it.
 - `ndjson`, `csv` and `tsv` write one flat record per line (`views.records_for`); csv and tsv start
-  with a header row, the union of the record keys in first-seen order. Values stay faithful: numbers
-  unformatted, booleans `true`/`false`, null empty. csv escapes control characters other than tab
-  and newline (which csv quoting carries) as `\\x1b`-style text; formula-looking values (`=...`) are
-  NOT altered. tsv escapes backslash, tab, newline and carriage return as `\\\\ \\t \\n \\r`.
+  with a header row (also for an empty answer): the kind's known columns in a fixed order, then
+  other keys in first-seen order, `error` last. Values stay faithful: numbers unformatted, booleans
+  `true`/`false`, null empty. csv carries text unchanged, as `export --format csv` does (RFC 4180
+  quoting holds commas, quotes and newlines); only when stdout is a terminal are control characters
+  shown as `\\x1b`-style escapes. Formula-looking values (`=...`) are NOT altered. tsv escapes
+  backslash, tab, newline and carriage return as `\\\\ \\t \\n \\r`.
 - `table` is a rich table when colour is on (stdout a terminal, no NO_COLOR, TERM not dumb, or
   color=True); otherwise plain space-aligned text, never truncated. Thousands separators and one
   decimal for rates/percentages/scores appear only here.
@@ -35,6 +37,7 @@ from zenovay_cli.views import (
     items_key,
     merge_pages,
     page_tail,
+    record_columns,
     records_for,
     views_for,
 )
@@ -315,7 +318,9 @@ class Output:
         elif fmt == "table":
             self._tables(views_for(kind, data))
         elif fmt in ("ndjson", "csv", "tsv"):
-            _RecordWriter(self, fmt).write(records_for(kind, data))
+            writer = _RecordWriter(self, fmt, kind)
+            writer.write(records_for(kind, data))
+            writer.finish()
         else:
             raise ValueError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
 
@@ -332,9 +337,10 @@ class Output:
             if fmt == "json":
                 self._stream_json(kind, counted)
             elif fmt in ("ndjson", "csv", "tsv"):
-                writer = _RecordWriter(self, fmt)
+                writer = _RecordWriter(self, fmt, kind)
                 for page in counted:
                     writer.write(records_for(kind, page))
+                writer.finish()
             else:
                 self.emit(kind, merge_pages(kind, counted), fmt)
         except Exception as exc:
@@ -505,10 +511,13 @@ class _Counted:
 class _RecordWriter:
     """ndjson/csv/tsv lines; the csv/tsv header is fixed by the first records written."""
 
-    def __init__(self, out: Output, fmt: str) -> None:
-        self.out, self.fmt = out, fmt
+    def __init__(self, out: Output, fmt: str, kind: str = "") -> None:
+        self.out, self.fmt, self.kind = out, fmt, kind
         self.header: list[str] | None = None
         self.dropped: set[str] = set()
+        # csv carries the text unchanged, as `export --format csv` does (RFC 4180 quoting holds
+        # commas, quotes and newlines); only on a terminal are control characters shown as escapes.
+        self.escape = out.is_tty
 
     def _row(self, values: list[Any]) -> str:
         if self.fmt == "tsv":
@@ -517,9 +526,18 @@ class _RecordWriter:
         import io
 
         buf = io.StringIO()
-        texts = (_CONTROL_CSV.sub(_escape, _csv_text(v)) for v in values)
+        texts = (_csv_text(v) for v in values)
+        if self.escape:
+            texts = (_CONTROL_CSV.sub(_escape, t) for t in texts)
         csv.writer(buf, lineterminator="\n").writerow(list(texts))
         return buf.getvalue()
+
+    def finish(self) -> None:
+        """An answer without any record still gets its csv/tsv header row."""
+        if self.header is None and self.fmt in ("csv", "tsv"):
+            self.header = record_columns(self.kind)
+            if self.header:
+                self.out._write(self._row(self.header), flush=True)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -529,7 +547,7 @@ class _RecordWriter:
             return
         lines = []
         if self.header is None:
-            self.header = list(dict.fromkeys(k for r in records for k in r))
+            self.header = record_columns(self.kind, (k for r in records for k in r))
             lines.append(self._row(self.header))
         else:
             known = set(self.header)

@@ -253,9 +253,14 @@ def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int) -> 
     return outcomes
 
 
-def error_row(ctx: Context, site: dict, error: BaseException | None) -> dict:
-    """A failed website's row in a per-website answer: which website, and the error's words."""
-    return {"website": website_ref(site), "error": error_text(ctx, error)}
+def error_row(ctx: Context, site: dict, error: BaseException | None, time_range: str | None = None) -> dict:
+    """A failed website's row in a per-website answer: which website, the range asked for (a
+    failed row keeps it, so csv's `range` column is never blank), and the error's words."""
+    row: dict = {"website": website_ref(site)}
+    if time_range is not None:
+        row["time_range"] = time_range
+    row["error"] = error_text(ctx, error)
+    return row
 
 
 # --- outcomes -> exit code --------------------------------------------------------------------

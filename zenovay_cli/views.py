@@ -423,6 +423,33 @@ _RECORD_BUILDERS = {
 }
 
 
+_ALL_RECORD_COLUMNS = (
+    "website", "range", "summary.total_visitors", "summary.total_page_views",
+    "summary.unique_visitors", "summary.bounce_rate",
+)
+_RECORD_COLUMNS = {
+    **{kind: spec.columns for kind, spec in _LIST_SPECS.items()},
+    "analytics": _ALL_RECORD_COLUMNS,
+    "analytics_all": _ALL_RECORD_COLUMNS,
+    "tech": ("category", *_TECH_COLUMNS),
+    "website": _WEBSITE_ORDER,
+    "usage": _USAGE_ORDER,
+}
+_LAST_COLUMNS = ("error",)
+
+
+def record_columns(kind: str, keys: Iterable[str] = ()) -> list[str]:
+    """The csv/tsv header of `kind` for records holding `keys`: the known columns first in a fixed
+    order, then the others in first-seen order, `error` last; with no keys at all (an empty
+    result), the known columns, so that an empty answer still has its header row."""
+    keys = list(dict.fromkeys(keys))
+    preferred = _RECORD_COLUMNS.get(kind, ())
+    if not keys:
+        return list(preferred)
+    ordered = _ordered(keys, preferred)
+    return [k for k in ordered if k not in _LAST_COLUMNS] + [k for k in _LAST_COLUMNS if k in keys]
+
+
 def records_for(kind: str, data: Any) -> list[dict[str, Any]]:
     """Flat records (dotted names, scalar values) for ndjson/csv/tsv; never raises."""
     builder = _RECORD_BUILDERS.get(kind)

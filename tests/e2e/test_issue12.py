@@ -284,3 +284,36 @@ def test_export_csv_without_include_writes_one_file(cli, tmp_path):
     out = tmp_path / "out"
     assert cli("export", "--out", str(out), "--format", "csv").returncode == 0
     assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 1
+
+
+# --- item 11: csv header on empty results, stable column order, failed rows keep their range ------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_an_empty_result_still_prints_its_header_row(cli, fmt):
+    site = _site_id(cli)
+    full = cli("visitors", site, "--limit", "5", "--format", fmt).stdout.splitlines()
+    r = cli("visitors", site, "--offset", "1000000", "--format", fmt)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [full[0]]  # the same header, no rows
+    r = cli("visitors", site, "--all", "--offset", "1000000", "--format", fmt)
+    assert r.stdout.splitlines() == [full[0]]
+
+
+def test_analytics_all_csv_keeps_its_columns_when_the_first_website_fails(cli, sb):
+    import csv
+    import io
+
+    good = list(csv.reader(io.StringIO(cli("analytics", "--all", "--format", "csv", "--range", "30d").stdout)))
+    first = sorted(json.loads(cli("websites", "--json").stdout)["websites"], key=lambda w: w["domain"])
+    # whichever website the rows list first, make it fail
+    first_row_domain = good[1][0]
+    failing = next(w for w in first if w["domain"] == first_row_domain)
+    sb.faults({"path": f"/analytics/{failing['id']}", "status": 503, "count": 50})
+    r = cli("analytics", "--all", "--format", "csv", "--range", "30d", "--retries", "0", "--no-cache")
+    assert r.returncode == 3, r.stderr
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert rows[0][: len(good[0])] == good[0] and rows[0][len(good[0]):] == ["error"]
+    failed = dict(zip(rows[0], rows[1]))
+    assert failed["website"] == first_row_domain and failed["range"] == "30d" and failed["error"]
+    assert [dict(zip(rows[0], row))["range"] for row in rows[1:]] == ["30d"] * (len(rows) - 1)

@@ -133,7 +133,7 @@ def digest(
             lambda client, w: answers.digest_site(client, w, range_.value, top),
             concurrency=max(1, concurrency // answers.DIGEST_COST_PER_SITE),
         )
-    rows = [o.value if o.ok else sites.error_row(ctx, o.item, o.error) for o in outcomes]
+    rows = [o.value if o.ok else sites.error_row(ctx, o.item, o.error, range_.value) for o in outcomes]
     sites.raise_if_all_failed([o.error for o in outcomes], len(outcomes))
     document = answers.digest(rows, range_.value)
     if urls:

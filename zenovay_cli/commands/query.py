@@ -112,7 +112,7 @@ def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare
     outcomes = sites.fetch_analytics(ctx, ranges, concurrency)
     rows = [
         answers.site_row(o.item, o.value[0], o.value[1] if with_compare else None, range_value)
-        if o.ok else sites.error_row(ctx, o.item, o.error)
+        if o.ok else sites.error_row(ctx, o.item, o.error, range_value)
         for o in outcomes
     ]
     sites.raise_if_all_failed([o.error for o in outcomes], len(outcomes))

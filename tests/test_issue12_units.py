@@ -1,0 +1,46 @@
+"""Issue #12 findings checked in-process, where the API must send what the sandbox never does."""
+
+import csv
+import io
+
+import pytest
+import responses
+
+from tests.harness import BASE, envelope, invoker
+
+KEY = "zv_unit_issue12_SECRET_0c1d2e"
+WID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+HOSTILE = "evil\x1b[31m\\x1b\r\nname\x07"
+SITE = {"id": WID, "domain": "mysite.com", "name": HOSTILE}
+
+
+@pytest.fixture
+def api(monkeypatch, sleeps):
+    monkeypatch.setenv("ZENOVAY_API_KEY", KEY)
+    monkeypatch.setenv("ZENOVAY_BASE_URL", BASE)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def zenovay(capsys):
+    return invoker(capsys, [KEY])
+
+
+# --- item 11: one csv rule for stdout and export ---------------------------------------------------
+
+
+def test_csv_on_stdout_and_export_csv_carry_the_same_text(api, zenovay, tmp_path):
+    api.get(BASE + "/websites", json=envelope({"websites": [SITE]}))
+    api.get(BASE + f"/analytics/{WID}", json=envelope({"summary": {"total_visitors": 1}}))
+    api.get(BASE + f"/analytics/{WID}/countries", json=envelope({"countries": []}))
+    r = zenovay("websites", "--format", "csv")
+    assert r.code == 0, r
+    [row] = list(csv.DictReader(io.StringIO(r.out, newline="")))
+    assert row["name"] == HOSTILE  # unchanged, the backslash included: nothing is lost
+    r = zenovay("export", "--out", str(tmp_path), "--format", "csv", "--quiet")
+    assert r.code == 0, r
+    [path] = tmp_path.glob("zenovay_*.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        [exported] = list(csv.DictReader(f))
+    assert exported["name"] == row["name"]
