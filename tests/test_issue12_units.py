@@ -44,3 +44,17 @@ def test_csv_on_stdout_and_export_csv_carry_the_same_text(api, zenovay, tmp_path
     with open(path, newline="", encoding="utf-8") as f:
         [exported] = list(csv.DictReader(f))
     assert exported["name"] == row["name"]
+
+
+def test_a_bare_carriage_return_is_quoted_in_stdout_csv_and_in_export(api, zenovay, tmp_path):
+    site = {"id": WID, "domain": "mysite.com", "name": "a\rb"}
+    api.get(BASE + "/websites", json=envelope({"websites": [site]}))
+    api.get(BASE + f"/analytics/{WID}", json=envelope({"summary": {"total_visitors": 1}}))
+    api.get(BASE + f"/analytics/{WID}/countries", json=envelope({"countries": []}))
+    r = zenovay("websites", "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(r.out, newline="")))
+    assert row["name"] == "a\rb"
+    assert zenovay("export", "--out", str(tmp_path), "--format", "csv", "--quiet").code == 0
+    [path] = tmp_path.glob("zenovay_*.csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        assert [r["name"] for r in csv.DictReader(f)] == ["a\rb"]

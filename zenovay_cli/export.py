@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import hashlib
-import io
 import json
 import math
 import os
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from zenovay_cli.errors import LockedError, UsageError, ZenovayError
 from zenovay_cli.schema import summary_of, website_id
+from zenovay_cli.views import csv_line
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -516,12 +515,9 @@ def write_table_file(
     name = table_filename(date, fmt)
     rows = sorted(records, key=_sort_key)
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator=CSV_LINE_TERMINATOR)
-        writer.writeheader()
-        for record in rows:
-            writer.writerow(csv_row(record))
-        data = buf.getvalue().encode("utf-8", "replace")
+        lines = [csv_line(CSV_FIELDS)]
+        lines += [csv_line(csv_row(record)[f] for f in CSV_FIELDS) for record in rows]
+        data = "".join(lines).encode("utf-8", "replace")
     else:
         data = b"".join(_json_bytes(_jsonable(record), None) + b"\n" for record in rows)
     out_real = prepare_out_dir(out_dir)
@@ -588,16 +584,14 @@ def write_included_csv_files(
         known = _INCLUDED_CSV_COLUMNS[dataset]
         preferred = [k for k in known if k in keys] if keys else list(known)
         fields = [*_SITE_COLUMNS, *preferred, *(k for k in keys if k not in preferred and k not in _SITE_COLUMNS)]
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator=CSV_LINE_TERMINATOR)
-        writer.writerow(fields)
+        lines = [csv_line(fields)]
         for record, items in per_site:
             site = (_text(record.get("date")), _text(record.get("website_id")), _text(record.get("website")))
             for item in items:
-                writer.writerow([*site, *(_csv_value(item.get(f)) for f in fields[len(site):])])
+                lines.append(csv_line([*site, *(_csv_value(item.get(f)) for f in fields[len(site):])]))
         name = included_csv_filename(date, dataset)
         try:
-            written.append(_atomic_write(out_real, name, buf.getvalue().encode("utf-8", "replace")))
+            written.append(_atomic_write(out_real, name, "".join(lines).encode("utf-8", "replace")))
         except OSError as exc:
             raise _write_error(out_real, name, exc) from exc
     return written

@@ -33,6 +33,7 @@ from typing import Any, TextIO
 
 from zenovay_cli.views import (
     View,
+    csv_line,
     empty_document,
     items_key,
     merge_pages,
@@ -522,15 +523,10 @@ class _RecordWriter:
     def _row(self, values: list[Any]) -> str:
         if self.fmt == "tsv":
             return "\t".join(_tsv_cell(v) for v in values) + "\n"
-        import csv
-        import io
-
-        buf = io.StringIO()
         texts = (_csv_text(v) for v in values)
         if self.escape:
             texts = (_CONTROL_CSV.sub(_escape, t) for t in texts)
-        csv.writer(buf, lineterminator="\n").writerow(list(texts))
-        return buf.getvalue()
+        return csv_line(texts)
 
     def finish(self) -> None:
         """An answer without any record still gets its csv/tsv header row."""

@@ -450,6 +450,20 @@ def record_columns(kind: str, keys: Iterable[str] = ()) -> list[str]:
     return [k for k in ordered if k not in _LAST_COLUMNS] + [k for k in _LAST_COLUMNS if k in keys]
 
 
+def csv_line(values: Iterable[Any]) -> str:
+    """One RFC 4180 csv line ending in "\\n" (the one csv writer of stdout and export).
+
+    The csv module quotes only fields holding the delimiter, the quote or a character of its line
+    terminator; written with "\\r\\n", a field with a bare carriage return is quoted too (a
+    "\\n" terminator would leave it bare, and readers would split the row there)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(list(values))
+    return buf.getvalue()[:-2] + "\n"
+
+
 def records_for(kind: str, data: Any) -> list[dict[str, Any]]:
     """Flat records (dotted names, scalar values) for ndjson/csv/tsv; never raises."""
     builder = _RECORD_BUILDERS.get(kind)
