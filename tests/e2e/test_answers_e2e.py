@@ -228,3 +228,100 @@ def test_report_in_a_real_pseudo_terminal_draws_sparkline_bars_and_colour(sb, wo
                           env=env, timeout=60)
     assert "\x1b[" not in done.stdout and not any(ch in done.stdout for ch in "▁▂▃▄▅▆▇█")
     assert "#" in done.stdout  # ascii bars
+
+
+def _pty_run(argv, env, until: bytes, timeout=30.0):
+    """Start argv with stdout and stderr on a pseudo-terminal; read until `until` appears."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while until not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                break
+    return proc, master, seen
+
+
+def _drain(master) -> bytes:
+    import select
+
+    out = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if not ready:
+            return out
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def _pty_env(sb):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENOVAY_", "NO_COLOR"))}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key, COLUMNS="80", LINES="24",
+               TERM="xterm-256color")
+    return env
+
+
+def test_report_watch_redraws_from_the_cache_and_ends_on_ctrl_c_with_130(sb, world, isolated_dirs):
+    import signal
+    import time
+
+    argv = [zenovay_executable(), "report", world.website_ids[0], "--watch", "5"]
+    proc, master, first = _pty_run(argv, _pty_env(sb), b"Ctrl-C to stop")
+    try:
+        assert b"Ctrl-C to stop" in first, first
+        assert b"\x1b[?25l" in first and b"\x1b[H\x1b[2J" in first  # cursor hidden, drawn in place
+        fetched = sb.stats()["requests"]
+        assert fetched == 4
+        time.sleep(6)  # one redraw: every answer is still fresh in the cache, nothing is refetched
+        again = _drain(master)
+        assert again.count(b"Ctrl-C to stop") >= 1
+        assert sb.stats()["requests"] == fetched
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+        tail = again + _drain(master)
+        assert b"\x1b[?25h" in tail  # the cursor is back
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+def test_digest_states_its_cost_up_front_on_a_terminal(sb, world, isolated_dirs):
+    argv = [zenovay_executable(), "digest", "--no-cache"]
+    proc, master, seen = _pty_run(argv, _pty_env(sb), b"## Top pages")
+    try:
+        assert proc.wait(timeout=30) == 0
+        text = (seen + _drain(master)).decode()
+        assert f"digest: {SITES} website(s) × 3 requests = {3 * SITES} requests" in text
+        assert text.index("requests (+1") < text.index("# Zenovay digest")  # before the digest
+    finally:
+        os.close(master)
+
+
+@pytest.mark.parametrize("args,words", [
+    (("analytics", "mysite.com", "--sort", "visitors"), "--sort"),
+    (("analytics", "--all", "--sort", "change"), "--compare"),
+    (("report", "mysite.com", "--format", "csv"), "report"),
+    (("report", "mysite.com", "--compare", "--range", "1y"), "7d, 30d, 90d"),
+    (("digest", "--range", "24h"), "7d, 30d, 90d"),
+    (("digest", "--to", "ftp://example.com/x"), "--to URL"),
+])
+def test_bad_answers_input_is_exit_2_before_any_request(cli, sb, args, words):
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr
+    assert sb.stats()["requests"] == 0

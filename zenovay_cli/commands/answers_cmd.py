@@ -119,10 +119,14 @@ def digest(
     check_range(range_.value)
     urls = list(to or [])
     if urls:
+        from zenovay_cli.errors import UsageError
         from zenovay_cli.notify import check_url
 
         for url in urls:
-            check_url(url)
+            try:
+                check_url(url)
+            except UsageError as exc:  # the same rule as alert --notify, named after this option
+                raise UsageError(exc.message.replace("--notify URL", "--to URL")) from None
     with sites.SiteRun(ctx) as run:
         chosen = sites.select(run.websites(), website or [])
         cost = answers.DIGEST_COST_PER_SITE * len(chosen)
