@@ -268,6 +268,12 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _visible(text))
 
 
+def _share(visitors: Any, total: float | None) -> float | None:
+    if isinstance(visitors, bool) or not isinstance(visitors, (int, float)) or not total:
+        return None
+    return visitors / total
+
+
 def _panel(title: str, items: list[dict], name_keys: tuple[str, ...], total: float | None,
            width: int, mode: Mode, color: bool, n: int = 5) -> list[str]:
     bar_width = 0 if mode is None else max(4, min(12, width - 38))
@@ -276,8 +282,7 @@ def _panel(title: str, items: list[dict], name_keys: tuple[str, ...], total: flo
     for item in items[:n]:
         name = next((item[k] for k in name_keys if isinstance(item.get(k), str)), "")
         visitors = item.get("visitors")
-        ok = isinstance(visitors, (int, float)) and not isinstance(visitors, bool)
-        share = visitors / total if ok and total else None
+        share = _share(visitors, total)
         cells = glyphs.ellipsize(safe_text(name), name_width - 1).ljust(name_width)
         cells += f"{number(visitors):>9}{share_text(share):>7}"
         if bar_width:
