@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from zenovay_cli.alert.rules import Rule
+from zenovay_cli.alert.rules import AnomalyAlert, AnomalyRule, Rule
 from zenovay_cli.schema import METRIC_KEYS
 
 
@@ -56,6 +57,44 @@ def metrics_from_analytics(data: Any) -> dict[str, float]:
     return metrics
 
 
+
+
+# Visitor ranges of the API and their spans, shortest first: a silence check asks for the
+# shortest one longer than its duration.
+_VISITOR_RANGES = (("24h", 86400.0), ("7d", 7 * 86400.0), ("30d", 30 * 86400.0),
+                   ("90d", 90 * 86400.0), ("1y", 365 * 86400.0))
+
+
+def silence_range(seconds: float) -> tuple[str, float]:
+    """(range, its span in seconds) to ask /visitors for, to judge a silence of `seconds`."""
+    return next(((r, span) for r, span in _VISITOR_RANGES if span > seconds), _VISITOR_RANGES[-1])
+
+
+def silence_seconds(visitors: Any, now: datetime, span: float) -> float | None:
+    """Seconds since the newest visitor's `visited_at` in a /visitors answer (untrusted), at
+    least 0; `span` (the whole range asked for) when the range holds no visitor at all; None
+    when the answer is not a visitor list."""
+    items = visitors.get("visitors") if isinstance(visitors, Mapping) else None
+    if not isinstance(items, list):
+        return None
+    newest = None
+    for item in items:
+        when = _parse_time(item.get("visited_at")) if isinstance(item, Mapping) else None
+        if when is not None and (newest is None or when > newest):
+            newest = when
+    if newest is None:
+        return span
+    return max(0.0, (now - newest).total_seconds())
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 class Status(IntEnum):
@@ -108,6 +147,7 @@ class WebsiteResult:
     metrics: dict[str, float]
     checks: list[RuleResult]
     error: str | None = None
+    open_anomalies: int | None = None  # None: no anomaly rule applies to this website
 
 
 @dataclass(frozen=True)
@@ -134,11 +174,12 @@ def _error_text(exc: BaseException) -> str:
 
 
 def evaluate(
-    rules: Sequence[Rule],
+    rules: Sequence[Rule | AnomalyRule],
     results: Mapping[str, Mapping[str, float] | BaseException],
     *,
     time_range: str | None = None,
     aliases: Mapping[str, str] | None = None,
+    anomalies: Mapping[str, Sequence[Any] | BaseException] | None = None,
 ) -> Evaluation:
     """Check every rule against the fetched metrics.
 
@@ -147,11 +188,15 @@ def evaluate(
         applies to every key; a rule naming a website applies to the key equal to its website or
         to `aliases[rule.website]` (so a rule naming a website id can match a result keyed by
         domain). A rule naming a website absent from `results` is reported UNKNOWN.
+    anomalies: website key -> the items of GET /anomalies (or the Exception its fetch raised),
+        for AnomalyRules. Each matching anomaly is one check: firing while unresolved, with the
+        anomaly's own severity; an anomaly matched by several rules is checked once.
     A failed fetch makes its website's rules UNKNOWN; a missing metric makes that rule UNKNOWN.
     Duplicate rules (same fingerprint) are checked once. No rules, or no websites, is UNKNOWN.
     """
     aliases = aliases or {}
-    unique: dict[str, Rule] = {}
+    anomalies = anomalies or {}
+    unique: dict[str, Rule | AnomalyRule] = {}
     for rule in rules:
         unique.setdefault(rule.fingerprint, rule)
     rules = list(unique.values())
@@ -159,7 +204,7 @@ def evaluate(
     if not rules:
         return Evaluation(Status.UNKNOWN, [], time_range, problem="no rules to check")
 
-    def applies(rule: Rule, key: str) -> bool:
+    def applies(rule: Rule | AnomalyRule, key: str) -> bool:
         return rule.website is None or rule.website == key or aliases.get(rule.website) == key
 
     keys = list(results)
@@ -182,7 +227,7 @@ def evaluate(
             metrics = dict(fetched or {})
         checks = []
         for rule in rules:
-            if not applies(rule, key):
+            if not applies(rule, key) or not isinstance(rule, Rule):
                 continue
             fingerprint = rule.alert_fingerprint(key, time_range)
             value = metrics.get(rule.metric)
@@ -198,6 +243,44 @@ def evaluate(
             else:
                 check = RuleResult(rule, key, fingerprint, value, False, Status.OK)
             checks.append(check)
+        anomaly_rules = [r for r in rules if isinstance(r, AnomalyRule) and applies(r, key)]
+        open_count = None
+        if anomaly_rules:
+            anomaly_checks, open_count = _anomaly_checks(anomaly_rules, key, anomalies.get(key))
+            checks.extend(anomaly_checks)
         status = Status.UNKNOWN if error else worst(c.status for c in checks)
-        sites.append(WebsiteResult(key, status, metrics, checks, error))
+        sites.append(WebsiteResult(key, status, metrics, checks, error, open_count))
     return Evaluation(worst(s.status for s in sites), sites, time_range)
+
+
+def _anomaly_checks(
+    rules: Sequence[AnomalyRule], key: str, fetched: Sequence[Any] | BaseException | None
+) -> tuple[list[RuleResult], int | None]:
+    """The checks of one website's anomalies (untrusted items: odd ones are skipped)."""
+    if fetched is None or isinstance(fetched, BaseException):
+        reason = ("could not fetch anomalies: " + _error_text(fetched)
+                  if isinstance(fetched, BaseException) else "anomalies were not fetched")
+        return [RuleResult(rule, key, rule.alert_fingerprint(key), None, None, Status.UNKNOWN,
+                           reason) for rule in rules], None
+    checks: dict[str, RuleResult] = {}
+    for item in fetched:
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            continue
+        severity, metric = item.get("severity"), item.get("metric_name")
+        rule = next((r for r in rules if r.matches(severity, metric)), None)
+        resolved = item.get("is_resolved")
+        if rule is None or not isinstance(resolved, bool):
+            continue
+        alert = AnomalyAlert(
+            rule.website, str(metric), as_number(item.get("expected_value")) or 0.0,
+            str(severity), item["id"], str(item.get("detected_at") or ""),
+            as_number(item.get("deviation_percentage")), rule.name)
+        fingerprint = alert.fingerprint_on(key)
+        if fingerprint in checks:
+            continue
+        firing = not resolved
+        checks[fingerprint] = RuleResult(
+            alert, key, fingerprint, as_number(item.get("actual_value")), firing,  # type: ignore[arg-type]
+            _SEVERITY_STATUS[alert.severity] if firing else Status.OK)
+    found = list(checks.values())
+    return found, sum(1 for c in found if c.firing)

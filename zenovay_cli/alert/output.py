@@ -7,7 +7,14 @@ import unicodedata
 from typing import Any
 
 from zenovay_cli.alert.evaluation import Evaluation, RuleResult, Status, WebsiteResult
-from zenovay_cli.alert.rules import METRICS, SEVERITIES, format_number, json_number
+from zenovay_cli.alert.rules import (
+    METRICS,
+    SEVERITIES,
+    SILENCE,
+    format_duration,
+    format_number,
+    json_number,
+)
 
 
 def _clean(text: str) -> str:
@@ -46,7 +53,7 @@ def perf_range(op: str, threshold: float) -> str:
 def _perfdata(site: WebsiteResult) -> list[str]:
     items = []
     for metric in METRICS:
-        checks = [c for c in site.checks if c.rule.metric == metric]
+        checks = [c for c in site.checks if c.rule.metric == metric and c.rule.op != "anomaly"]
         if not checks:
             continue
         fields = []
@@ -57,16 +64,40 @@ def _perfdata(site: WebsiteResult) -> list[str]:
             fields.append(ranges.pop() if len(ranges) == 1 else "")
         value = site.metrics.get(metric)
         shown = "U" if value is None else format_number(value)
-        items.append(f"{perf_label(site.website, metric)}={shown};{fields[0]};{fields[1]};0")
+        unit = "s" if metric == SILENCE else ""
+        items.append(f"{perf_label(site.website, metric)}={shown}{unit};{fields[0]};{fields[1]};0")
+    if site.open_anomalies is not None:
+        items.append(f"{perf_label(site.website, 'open_anomalies')}={site.open_anomalies};;;0")
+    elif any(c.rule.op == "anomaly" for c in site.checks):
+        items.append(f"{perf_label(site.website, 'open_anomalies')}=U;;;0")
     return items
+
+
+def show_value(metric: str, value: float) -> str:
+    """A metric's value as people read it: the silence as a duration, the rest as numbers."""
+    return format_duration(value) if metric == SILENCE else format_number(value)
+
+
+def describe_anomaly(check: RuleResult) -> str:
+    rule = check.rule
+    deviation = getattr(rule, "deviation", None)
+    change = f" ({deviation:+g}%)" if deviation is not None else ""
+    value = "?" if check.value is None else format_number(check.value)
+    text = (f"anomaly in {rule.metric}: {value} vs expected {format_number(rule.threshold)}"
+            f"{change}, detected {getattr(rule, 'detected_at', '') or 'at an unknown time'}")
+    return text + (f" ({rule.severity})" if check.firing else f" resolved ({rule.severity})")
 
 
 def _describe(check: RuleResult) -> str:
     rule = check.rule
-    condition = f"{rule.op} {format_number(rule.threshold)}"
+    if rule.op == "anomaly":
+        if check.firing is None:
+            return f"{rule.expr} unknown ({check.reason})"
+        return describe_anomaly(check)
+    condition = f"{rule.op} {show_value(rule.metric, rule.threshold)}"
     if check.firing is None:
         return f"{rule.metric} unknown ({check.reason})"
-    value = format_number(check.value)  # type: ignore[arg-type]
+    value = show_value(rule.metric, check.value)  # type: ignore[arg-type]
     if check.firing:
         return f"{rule.metric} {value} {condition} ({rule.severity})"
     return f"{rule.metric} {value} ok ({rule.severity} if {condition})"
@@ -118,10 +149,15 @@ def format_plugin_output(evaluation: Evaluation) -> str:
     for site in evaluation.websites:
         if site.error is not None:
             detail = f"could not fetch analytics: {site.error}"
-        elif not site.checks:
+        elif not site.checks and site.open_anomalies is None:
             detail = "no rules apply"
         else:
-            detail = "; ".join(_describe(c) for c in site.checks)
+            # Resolved anomalies are not news: only open ones are listed, with their count.
+            shown = [c for c in site.checks if not (c.rule.op == "anomaly" and c.firing is False)]
+            parts = [_describe(c) for c in shown]
+            if site.open_anomalies == 0:
+                parts.append("no open anomalies")
+            detail = "; ".join(parts)
         lines.append(_clean(f"{site.website}: {site.status.name} - {detail}"))
     return "\n".join(lines)
 
@@ -151,6 +187,7 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
                 "status": site.status.name,
                 "error": site.error,
                 "metrics": {k: json_number(v) for k, v in site.metrics.items()},
+                "open_anomalies": site.open_anomalies,
                 "checks": [
                     {
                         "fingerprint": c.fingerprint,
@@ -163,6 +200,9 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
                         "firing": c.firing,
                         "status": c.status.name,
                         "reason": c.reason,
+                        **({"anomaly_id": c.rule.anomaly_id, "detected_at": c.rule.detected_at,
+                            "deviation_percentage": c.rule.deviation}
+                           if hasattr(c.rule, "anomaly_id") else {}),
                     }
                     for c in site.checks
                 ],

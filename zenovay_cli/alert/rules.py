@@ -13,21 +13,29 @@ from typing import Any
 
 from zenovay_cli.errors import UsageError
 
-METRICS = ("visitors", "page_views", "unique_visitors")
+METRICS = ("visitors", "page_views", "unique_visitors", "silence")
 # Accepted spellings -> canonical metric. The API's own summary names are accepted too.
+# `silence` is the seconds since the website's newest visitor (`--silent-for` makes such rules).
 METRIC_ALIASES = {
     "visitors": "visitors",
     "page_views": "page_views",
     "unique_visitors": "unique_visitors",
     "total_visitors": "visitors",
     "total_page_views": "page_views",
+    "silence": "silence",
 }
+SILENCE = "silence"
+ANOMALY_SEVERITIES = ("warning", "critical")  # what --anomaly takes ("info" never alerts)
 OPERATORS = ("<", "<=", ">", ">=")
 SEVERITIES = ("warning", "critical")
 DIRECTIONS = {"above": ">", "below": "<"}
 
 _RULE_KEYS_REQUIRED = ("metric", "threshold", "direction", "severity")
 _RULE_KEYS_OPTIONAL = ("website", "name")
+_ANOMALY_KEYS = ("anomaly", "metric", "website", "name")
+_SILENCE_KEYS = ("silent_for", "severity", "website", "name")
+_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 _EXPR = re.compile(r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_.\-]*)\s*(?P<op>[<>=!]+)\s*(?P<num>.*?)\s*$")
 
@@ -120,6 +128,131 @@ class Rule:
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class AnomalyRule:
+    """Alerts on Zenovay's own anomalies: each unresolved anomaly of at least `min_severity`
+    (optionally only of one API metric, e.g. `bounce_rate`) is an alert of its own, with the
+    anomaly's severity; it resolves when Zenovay marks the anomaly resolved.
+
+    website: as for Rule (None: every website checked). name: an optional label.
+    """
+
+    website: str | None
+    min_severity: str
+    metric: str | None = None
+    name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.min_severity not in ANOMALY_SEVERITIES:
+            raise ValueError(f"unknown anomaly severity {self.min_severity!r}")
+
+    @property
+    def fingerprint(self) -> str:
+        key = json.dumps(["anomaly", self.website if self.website is not None else "*",
+                          self.min_severity, self.metric or "*"])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def expr(self) -> str:
+        what = f" {self.metric}" if self.metric else ""
+        return f"anomaly{what}>={self.min_severity}"
+
+    @property
+    def label(self) -> str:
+        prefix = f"{self.website} " if self.website is not None else ""
+        name = f" [{self.name}]" if self.name else ""
+        return f"{prefix}{self.expr}{name}"
+
+    op = "anomaly"
+    threshold = 0.0
+
+    @property
+    def severity(self) -> str:
+        return self.min_severity
+
+    def alert_fingerprint(self, website: str, time_range: str | None = None) -> str:
+        """The id of "this rule could not be checked on this website" (never fires)."""
+        key = json.dumps([self.fingerprint, website])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    def matches(self, severity: Any, metric: Any) -> bool:
+        """Whether an anomaly of this severity and metric is one this rule watches."""
+        if severity not in ANOMALY_SEVERITIES:
+            return False
+        if ANOMALY_SEVERITIES.index(severity) < ANOMALY_SEVERITIES.index(self.min_severity):
+            return False
+        return self.metric is None or metric == self.metric
+
+
+@dataclass(frozen=True)
+class AnomalyAlert:
+    """One anomaly as the rule-like object of a check (what output and state read)."""
+
+    website: str | None
+    metric: str
+    threshold: float  # the expected value
+    severity: str
+    anomaly_id: str
+    detected_at: str
+    deviation: float | None
+    name: str | None = None
+    op: str = "anomaly"
+
+    @property
+    def expr(self) -> str:
+        return f"anomaly {self.metric}"
+
+    @property
+    def label(self) -> str:
+        name = f" [{self.name}]" if self.name else ""
+        return f"anomaly {self.anomaly_id} {self.metric} ({self.severity}){name}"
+
+    def fingerprint_on(self, website: str) -> str:
+        """One alert per anomaly and website, whichever rules matched it."""
+        key = json.dumps(["anomaly", website, self.anomaly_id])
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_duration(text: Any, where: str = "") -> float:
+    """Seconds of a duration such as `90s`, `45m`, `2h`, `1d` or `1h30m` (> 0)."""
+    if isinstance(text, str):
+        compact = text.strip().lower().replace(" ", "")
+        parts = list(_DURATION.finditer(compact))
+        if parts and "".join(m.group(0) for m in parts) == compact:
+            seconds = sum(float(m.group("n")) * _UNIT_SECONDS[m.group("unit")] for m in parts)
+            if seconds > 0 and math.isfinite(seconds):
+                return seconds
+    raise UsageError(f"{where}bad duration {text!r}; use e.g. 30m, 2h, 1d or 1h30m")
+
+
+def format_duration(seconds: float) -> str:
+    """`7200` -> `2h`, `11520` -> `3h 12m`, `45` -> `45s`, `90000` -> `1d 1h`."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return " ".join(parts[:2])
+
+
+def silence_rule(duration: Any, severity: str = "critical", website: str | None = None,
+                 name: str | None = None, where: str = "") -> Rule:
+    """The rule `--silent-for DURATION` makes: fires when the newest visitor is at least that old."""
+    return Rule(website, SILENCE, ">=", parse_duration(duration, where), severity, name=name)
+
+
+def parse_anomaly_option(value: str, metric: str | None = None) -> AnomalyRule:
+    """`--anomaly warning|critical [--metric M]`."""
+    severity = value.strip().lower() if isinstance(value, str) else value
+    if severity not in ANOMALY_SEVERITIES:
+        raise UsageError(f"bad --anomaly value {value!r}; use 'warning' or 'critical'")
+    if metric is not None and not metric.strip():
+        raise UsageError("--metric must not be empty")
+    return AnomalyRule(None, severity, metric.strip() if metric else None)
+
+
 def _check_severity(severity: Any, where: str) -> str:
     if not isinstance(severity, str) or severity.strip().lower() not in SEVERITIES:
         raise UsageError(f"{where}bad severity {severity!r}; use 'warning' or 'critical'")
@@ -173,7 +306,7 @@ def parse_rule_expr(expr: str, severity: str, website: str | None = None) -> Rul
     return Rule(website, metric, op, threshold, severity)
 
 
-def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
+def load_rules_file(path: str | os.PathLike[str]) -> list[Rule | AnomalyRule]:
     """Read a TOML rules file of `[[rule]]` tables.
 
     Each table: `metric` (see METRIC_ALIASES), `threshold` (number), `direction` ("above" means
@@ -202,11 +335,14 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
             hint='Each rule: [[rule]] website = "mysite.com" metric = "visitors" threshold = 100 '
             'direction = "below" severity = "critical"',
         )
-    rules = []
+    rules: list[Rule | AnomalyRule] = []
     for index, table in enumerate(tables, start=1):
         where = f"rules file {path}, rule {index}: "
         if not isinstance(table, dict):
             raise UsageError(f"{where}expected a [[rule]] table")
+        if "anomaly" in table or "silent_for" in table:
+            rules.append(_special_rule(table, where))
+            continue
         unknown = sorted(set(table) - set(_RULE_KEYS_REQUIRED) - set(_RULE_KEYS_OPTIONAL))
         if unknown:
             allowed = ", ".join(_RULE_KEYS_REQUIRED + _RULE_KEYS_OPTIONAL)
@@ -231,6 +367,32 @@ def load_rules_file(path: str | os.PathLike[str]) -> list[Rule]:
             raise UsageError(f"{where}'name' must be a string")
         rules.append(Rule(website, metric, op, float(threshold), severity, name=name or None))
     return rules
+
+
+def _special_rule(table: dict, where: str) -> Rule | AnomalyRule:
+    """A rules-file table with `anomaly = "warning"` or `silent_for = "2h"`."""
+    kind, allowed = (("anomaly", _ANOMALY_KEYS) if "anomaly" in table
+                     else ("silent_for", _SILENCE_KEYS))
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise UsageError(f"{where}unknown key {unknown[0]!r} in a {kind} rule; "
+                         f"allowed keys: {', '.join(allowed)}")
+    website = _check_website(table.get("website"), where)
+    name = table.get("name")
+    if name is not None and not isinstance(name, str):
+        raise UsageError(f"{where}'name' must be a string")
+    if kind == "anomaly":
+        severity = table["anomaly"]
+        if not isinstance(severity, str) or severity.strip().lower() not in ANOMALY_SEVERITIES:
+            raise UsageError(f"{where}bad anomaly severity {severity!r}; "
+                             "use 'warning' or 'critical'")
+        metric = table.get("metric")
+        if metric is not None and (not isinstance(metric, str) or not metric.strip()):
+            raise UsageError(f"{where}'metric' must be an API metric name such as 'visitors'")
+        return AnomalyRule(website, severity.strip().lower(),
+                           metric.strip() if metric else None, name=name or None)
+    severity = _check_severity(table.get("severity", "critical"), where)
+    return silence_rule(table["silent_for"], severity, website, name or None, where)
 
 
 def format_number(value: float) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zenovay_cli.alert.evaluation import Evaluation, RuleResult, as_number
-from zenovay_cli.alert.rules import format_number, json_number
+from zenovay_cli.alert.rules import SILENCE, format_duration, format_number, json_number
 
 STATE_VERSION = 1
 # An alert that no run has evaluated for this long (rule deleted, website gone) is forgotten.
@@ -65,10 +65,26 @@ def _parse_iso(text: Any) -> datetime | None:
 
 def _event_text(kind: str, check: RuleResult, time_range: str | None) -> str:
     rule = check.rule
+    name = f" [{rule.name}]" if rule.name else ""
+    if rule.op == "anomaly":
+        from zenovay_cli.alert.output import describe_anomaly
+
+        if kind == "firing":
+            return f"{rule.severity.upper()}: {check.website} {describe_anomaly(check)}{name}"
+        return f"RESOLVED: {check.website} {describe_anomaly(check)} by Zenovay{name}"
+    if rule.metric == SILENCE:
+        limit = format_duration(rule.threshold)
+        if check.value is None:
+            return f"{rule.severity.upper()}: {check.website} silence unknown (limit {limit}){name}"
+        ago = format_duration(check.value)
+        if kind == "firing":
+            return (f"{rule.severity.upper()}: {check.website} has had no visitor for {ago} "
+                    f"(limit {limit}); is the tracker still installed?{name}")
+        return (f"RESOLVED: {check.website} has visitors again: the newest came {ago} ago "
+                f"(limit {limit}) ({rule.severity}){name}")
     condition = f"{rule.op} {format_number(rule.threshold)}"
     value = "unknown" if check.value is None else format_number(check.value)
     over = f" over {time_range}" if time_range else ""
-    name = f" [{rule.name}]" if rule.name else ""
     if kind == "firing":
         return (f"{rule.severity.upper()}: {check.website} {rule.metric} is {value}{over} "
                 f"({condition}){name}")
