@@ -518,3 +518,14 @@ def merge_pages(kind: str, pages: Iterable[Any]) -> Any:
             items.extend(value)
     last = next((p for p in reversed(pages) if isinstance(p, dict)), pages[0])
     return {key: items, **page_tail(key, last)}
+
+
+# ---------------------------------------------------------------------------- 2026 endpoints
+# Their views live in views_more.py (imported here, after everything it uses is defined).
+
+from zenovay_cli import views_more as _more  # noqa: E402
+
+KINDS = (*KINDS, *_more.KINDS)
+_LIST_SPECS.update(_more.LIST_SPECS)
+_VIEW_BUILDERS.update(_more.VIEW_BUILDERS)
+_RECORD_BUILDERS.update(_more.RECORD_BUILDERS)

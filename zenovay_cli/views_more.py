@@ -1,0 +1,132 @@
+"""Views and records of the endpoints added in 2026: anomalies, insights, retention cohorts (a
+triangle on a terminal), revenue LTV, heatmap pages, replay sessions and /query answers.
+
+Registered into views.py's tables at its import (see the end of views.py); pure like views.py.
+Where each list lives is in schema.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenovay_cli import schema_more as shape
+from zenovay_cli.views import (
+    View,
+    _generic,
+    _generic_records,
+    _kv,
+    _list_records,
+    _list_views,
+    _ListSpec,
+    flatten,
+)
+
+KINDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays", "query")
+
+LIST_SPECS = {
+    "anomalies": _ListSpec("Anomalies", shape.ANOMALIES_KEYS, (
+        "detected_at", "severity", "metric_name", "actual_value", "expected_value",
+        "deviation_percentage", "is_resolved", "id")),
+    "insights": _ListSpec("Insights", shape.INSIGHTS_KEYS, (
+        "created_at", "type", "severity", "title", "metric_name", "metric_value", "metric_change",
+        "description", "recommendation", "id")),
+    "heatmaps": _ListSpec("Heatmap pages", shape.HEATMAP_PAGES_KEYS, (
+        "url", "total_interactions", "last_updated")),
+    "replays": _ListSpec("Replay sessions", shape.REPLAY_SESSIONS_KEYS, (
+        "started_at", "duration_seconds", "event_count", "page_url", "device_type", "browser",
+        "os", "country_code", "ended_at", "session_id", "id")),
+}
+
+
+# -- retention: one row per cohort, one column per period (a triangle) --------------------------
+
+
+def _retention_views(data: Any) -> list[View]:
+    rows = shape.retention_rows(data)
+    if rows is None:
+        return _generic(data, "Retention")
+    if not rows:
+        return [View("Retention", ["field", "value"], [["cohorts", "none in this range"]], "kv")]
+    cohorts, periods = shape.retention_triangle(rows)
+    columns = ["cohort_date", "total_users", *[f"period_{k}_rate" for k in periods]]
+    labels = ["Cohort", "Users", *[f"{k}" for k in periods]]
+    table = []
+    for cohort_date, (users, rates) in cohorts.items():
+        table.append([cohort_date, users, *[rates.get(k) for k in periods]])
+    return [View("Retention % by period since the cohort's first visit", columns, table,
+                 labels=labels)]
+
+
+def _retention_records(data: Any) -> list[dict[str, Any]]:
+    rows = shape.retention_rows(data)
+    return [flatten(r) for r in rows] if rows is not None else _generic_records(data)
+
+
+# -- revenue LTV ----------------------------------------------------------------------------------
+
+
+NO_REVENUE = "no revenue data (cohorts stay empty until revenue tracking is set up)"
+
+
+def _revenue_views(data: Any) -> list[View]:
+    cohorts = shape.ltv_cohorts(data)
+    if cohorts is None:
+        return _generic(data, "Revenue LTV")
+    summary = shape.ltv_summary(data)
+    if not cohorts:
+        return [View("Revenue LTV", ["field", "value"], [["revenue", NO_REVENUE]], "kv")]
+    views = []
+    if summary:
+        views.append(_kv("Average LTV per customer", summary))
+    width = max(len(values) for _, _, values in cohorts)
+    columns = ["cohort_date", "customers", *[f"period_{k}" for k in range(width)]]
+    labels = ["Cohort", "Customers", *[f"{k}" for k in range(width)]]
+    rows = [[cohort, customers, *(values + [None] * (width - len(values)))]
+            for cohort, customers, values in cohorts]
+    views.append(View("Cumulative revenue per customer by period", columns, rows, labels=labels))
+    return views
+
+
+def _revenue_records(data: Any) -> list[dict[str, Any]]:
+    """One record per cohort and period (empty when there is no revenue data)."""
+    cohorts = shape.ltv_cohorts(data)
+    if cohorts is None:
+        return _generic_records(data)
+    return [{"cohort_date": cohort, "customers": customers, "period_number": k,
+             "cumulative_revenue_per_customer": value}
+            for cohort, customers, values in cohorts for k, value in enumerate(values)]
+
+
+# -- POST /query ----------------------------------------------------------------------------------
+
+
+def _query_views(data: Any) -> list[View]:
+    table = shape.query_table(data)
+    if table is None:
+        return _generic(data, "Answer")
+    columns, rows = table
+    about = {k: v for k, v in flatten({k: v for k, v in data.items() if k != "results"}).items()}
+    return [_kv("Answer", about, ("question", "summary", "intent", "confidence", "time_range")),
+            View("Results", columns, rows)]
+
+
+def _query_records(data: Any) -> list[dict[str, Any]]:
+    table = shape.query_table(data)
+    if table is None:
+        return _generic_records(data)
+    columns, rows = table
+    return [dict(zip(columns, row)) for row in rows]
+
+
+VIEW_BUILDERS = {
+    "retention": _retention_views,
+    "revenue": _revenue_views,
+    "query": _query_views,
+    **{kind: (lambda d, s=spec: _list_views(s, d)) for kind, spec in LIST_SPECS.items()},
+}
+RECORD_BUILDERS = {
+    "retention": _retention_records,
+    "revenue": _revenue_records,
+    "query": _query_records,
+    **{kind: (lambda d, s=spec: _list_records(s, d)) for kind, spec in LIST_SPECS.items()},
+}
