@@ -23,7 +23,8 @@ EPILOG = "Exit codes: 0 ok, 1 API/network failure, 2 usage, 3 partial failure, 4
 # A name missing here still works (the whole tree is built); tests/test_startup_imports.py checks
 # that this list is the tree.
 QUERY_COMMANDS = ("usage", "websites", "analytics", "visitors", "pages", "countries", "tech", "errors")
-COMMANDS = (*QUERY_COMMANDS, "report", "digest", "export", "alert", "completion", "auth", "config", "cache", "sandbox")
+ADVANCED_COMMANDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")
+COMMANDS = (*QUERY_COMMANDS, *ADVANCED_COMMANDS, "report", "digest", "export", "alert", "api", "doctor", "completion", "auth", "config", "cache", "sandbox")
 
 # The root options (see `root` below): flags, and options that take the next argument as value.
 _ROOT_FLAGS = frozenset(("--demo", "--no-color", "--debug"))
@@ -40,6 +41,18 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import query
 
         query.register(app)
+    if wanted(*ADVANCED_COMMANDS):
+        from zenovay_cli.commands import advanced_cmd
+
+        advanced_cmd.register(app)
+    if wanted("api"):
+        from zenovay_cli.commands import api_cmd
+
+        api_cmd.register(app)
+    if wanted("doctor"):
+        from zenovay_cli.commands import doctor_cmd
+
+        doctor_cmd.register(app)
     if wanted("report", "digest"):
         from zenovay_cli.commands import answers_cmd
 

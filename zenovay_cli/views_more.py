@@ -21,7 +21,8 @@ from zenovay_cli.views import (
     flatten,
 )
 
-KINDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays", "query")
+KINDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays", "query", "api",
+         "api_page", "doctor")
 
 LIST_SPECS = {
     "anomalies": _ListSpec("Anomalies", shape.ANOMALIES_KEYS, (
@@ -118,13 +119,50 @@ def _query_records(data: Any) -> list[dict[str, Any]]:
     return [dict(zip(columns, row)) for row in rows]
 
 
+# -- zenovay api: any answer; with --paginate, records are the items of each page's list ---------
+
+
+def _page_records(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, dict):
+        items = next((v for v in data.values() if isinstance(v, list)), None)
+        if items is not None and all(isinstance(i, dict) for i in items):
+            return [flatten(i) for i in items]
+    return _generic_records(data)
+
+
+# -- zenovay doctor -------------------------------------------------------------------------------
+
+
+def _doctor_views(data: Any) -> list[View]:
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, list):
+        return _generic(data, "Doctor")
+    rows = [[c.get("status"), c.get("check"), c.get("detail"), c.get("fix")]
+            for c in checks if isinstance(c, dict)]
+    return [View("zenovay doctor", ["status", "check", "detail", "fix"], rows,
+                 labels=["", "Check", "Result", "How to fix"])]
+
+
+def _doctor_records(data: Any) -> list[dict[str, Any]]:
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, list):
+        return _generic_records(data)
+    return [flatten(c) for c in checks]
+
+
 VIEW_BUILDERS = {
+    "api": _generic,
+    "api_page": _generic,
+    "doctor": _doctor_views,
     "retention": _retention_views,
     "revenue": _revenue_views,
     "query": _query_views,
     **{kind: (lambda d, s=spec: _list_views(s, d)) for kind, spec in LIST_SPECS.items()},
 }
 RECORD_BUILDERS = {
+    "api": _generic_records,
+    "api_page": _page_records,
+    "doctor": _doctor_records,
     "retention": _retention_records,
     "revenue": _revenue_records,
     "query": _query_records,

@@ -7,6 +7,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header, as far off as the sandbox's clock_offset says (doctor's clock check).
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.server.app.config.clock_offset)
 
     def _dispatch(self) -> None:
         app = self.server.app

@@ -73,6 +73,7 @@ class SandboxConfig:
     tier: str = "pro"
     seed: int = 0
     today: date | None = None  # the data's "today"; None: the current UTC date
+    clock_offset: float = 0.0  # seconds added to the Date header (an API whose clock is off)
     quiet_websites: int = 0  # the last N websites have zero visitors
     undated_websites: int = 0  # N websites before those answer daily_stats: []
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
@@ -103,6 +104,9 @@ class SandboxConfig:
                 raise ValueError(f"{name} must be a non-negative integer")
         if not _is_int(self.seed):
             raise ValueError("seed must be an integer")
+        if isinstance(self.clock_offset, bool) or not isinstance(self.clock_offset, (int, float)) \
+                or not -10**7 <= self.clock_offset <= 10**7:
+            raise ValueError("clock_offset must be a number of seconds (at most 10000000 either way)")
         if self.today is not None and not isinstance(self.today, date):
             raise ValueError("today must be a date or null")
 

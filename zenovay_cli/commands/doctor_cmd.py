@@ -1,0 +1,99 @@
+"""doctor: one screen of checks (key, quota, limits, clock, latency, files, completion, PATH,
+Redis), each failure with its fix. One API request (GET /usage), two at most with a retry."""
+
+# No `from __future__ import annotations` here: Typer reads these annotations at runtime.
+import typer
+
+from zenovay_cli.commands._options import command
+from zenovay_cli.context import Context
+
+EPILOG = "Examples: zenovay doctor  ·  zenovay doctor --json | jq '.checks[] | select(.status == \"fail\")'"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor", epilog=EPILOG)(doctor)
+
+
+@command("connection", "network", "output")
+def doctor(ctx: Context) -> None:
+    """Check the key, plan, quota and its forecast, rate limit, clock, latency, file permissions, completion and PATH (exit 0 all pass, 1 otherwise)."""
+    from zenovay_cli import doctor as checks
+
+    results = _api_checks(ctx, checks) + _local_checks(ctx, checks)
+    code = checks.exit_code(results)
+    ctx.out.emit("doctor", {"ok": code == 0, "checks": [c.to_dict() for c in results]}, ctx.fmt)
+    raise typer.Exit(code)
+
+
+def _api_checks(ctx: Context, checks) -> list:
+    from datetime import datetime, timezone
+
+    from zenovay_cli.errors import ZenovayError
+
+    usage = error = latency = None
+    headers: dict = {}
+    try:
+        client = ctx.new_client()
+        client.retries = min(client.retries, 1)  # never more than 2 requests
+        client.cache = None  # /usage is never cached anyway; no cache folder is created
+        started = ctx.monotonic()
+        try:
+            usage = client.get_usage()
+        finally:
+            if client.requests_sent == 1:  # with a retry the time includes the back-off
+                latency = ctx.monotonic() - started
+            headers = dict(client.last_headers)
+    except ZenovayError as exc:
+        exc.message = ctx.redact(exc.message)
+        error = exc
+    now = datetime.fromtimestamp(ctx.clock(), timezone.utc)
+    results = [checks.check_key(usage, error)]
+    if usage is not None:
+        results += [checks.check_quota(usage, headers, now), checks.check_rate(usage, headers)]
+    else:
+        skipped = "not checked: the API gave no usage answer"
+        results += [checks.Check("quota", checks.INFO, skipped),
+                    checks.Check("rate limit", checks.INFO, skipped)]
+    results.append(checks.check_clock(headers, now, latency or 0.0) if headers else
+                   checks.Check("clock", checks.INFO, "not checked: no answer from the API"))
+    results.append(checks.check_latency(latency))
+    return results
+
+
+def _local_checks(ctx: Context, checks) -> list:
+    import os
+    import sys
+    from pathlib import Path
+
+    from zenovay_cli.config import cache_dir, config_path, state_dir
+
+    env = ctx.env
+    results = [
+        checks.check_config_file(Path(env.get("ZENOVAY_CONFIG") or config_path())),
+        checks.check_folder("cache folder", cache_dir()),
+        checks.check_folder("state folder", state_dir()),
+    ]
+    shell = os.path.basename(env.get("SHELL", "")) or None
+    results.append(checks.check_completion(shell, Path.home(), env, _completion_script))
+
+    def is_exe(path: Path) -> bool:
+        return path.is_file() and os.access(path, os.X_OK)
+
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    ours = argv0 if argv0 is not None and argv0.name == "zenovay" and is_exe(argv0) else None
+    found = checks.zenovay_on_path(env.get("PATH", ""), is_exe)
+    results.append(checks.check_shadowing(found, ours, same))
+    results.append(checks.check_redis(env.get("ZENOVAY_REDIS_URL")))
+    return results
+
+
+def _completion_script(shell: str) -> str:
+    from zenovay_cli.commands.completion_cmd import script
+
+    return script(shell)
