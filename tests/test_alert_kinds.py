@@ -15,6 +15,7 @@ from zenovay_cli.alert.rules import (
     silence_rule,
 )
 from zenovay_cli.errors import UsageError
+from zenovay_cli.schema import newest_visit
 
 NOW = datetime(2026, 6, 13, 12, tzinfo=timezone.utc)
 
@@ -178,11 +179,12 @@ def test_silence_plugin_output_and_perfdata_in_seconds():
 
 
 def test_silence_is_measured_from_the_newest_visitor():
-    visitors = {"visitors": [{"visited_at": "2026-06-13T09:00:00.000Z"},
-                             {"visited_at": "2026-06-13T10:30:00Z"}, {"visited_at": "junk"}]}
-    assert silence_seconds(visitors, NOW, 86400) == 5400
-    assert silence_seconds({"visitors": []}, NOW, 86400) == 86400
-    future = {"visitors": [{"visited_at": (NOW + timedelta(hours=1)).isoformat()}]}
+    visitors = {"visitors": [{"visited_at": "2026-06-13T10:30:00Z"},
+                             {"visited_at": "2026-06-13T09:00:00.000Z"}]}
+    assert silence_seconds(newest_visit(visitors), NOW, 86400) == 5400
+    assert silence_seconds(newest_visit({"visitors": []}), NOW, 86400) == 86400
+    future = (NOW + timedelta(hours=1)).isoformat()
     assert silence_seconds(future, NOW, 86400) == 0
-    assert silence_seconds({"nope": 1}, NOW, 86400) is None
+    assert silence_seconds("junk", NOW, 86400) is None
+    assert newest_visit({"visitors": [{"x": 1}, {"visited_at": "t"}]}) == "t"
     assert silence_range(7200) == ("24h", 86400) and silence_range(86400)[0] == "7d"

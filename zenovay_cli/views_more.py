@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenovay_cli import schema_more as shape
+from zenovay_cli import schema as shape
 from zenovay_cli.views import (
     View,
     _generic,

@@ -70,20 +70,15 @@ def silence_range(seconds: float) -> tuple[str, float]:
     return next(((r, span) for r, span in _VISITOR_RANGES if span > seconds), _VISITOR_RANGES[-1])
 
 
-def silence_seconds(visitors: Any, now: datetime, span: float) -> float | None:
-    """Seconds since the newest visitor's `visited_at` in a /visitors answer (untrusted), at
-    least 0; `span` (the whole range asked for) when the range holds no visitor at all; None
-    when the answer is not a visitor list."""
-    items = visitors.get("visitors") if isinstance(visitors, Mapping) else None
-    if not isinstance(items, list):
-        return None
-    newest = None
-    for item in items:
-        when = _parse_time(item.get("visited_at")) if isinstance(item, Mapping) else None
-        if when is not None and (newest is None or when > newest):
-            newest = when
-    if newest is None:
+def silence_seconds(newest_visit: Any, now: datetime, span: float) -> float | None:
+    """Seconds since the newest visitor's `visited_at` (schema.newest_visit of a /visitors
+    answer), at least 0; `span` (the whole range asked for) when the range held no visitor
+    (None); None when the time cannot be read."""
+    if newest_visit is None:
         return span
+    newest = _parse_time(newest_visit)
+    if newest is None:
+        return None
     return max(0.0, (now - newest).total_seconds())
 
 
