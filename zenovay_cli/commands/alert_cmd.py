@@ -12,7 +12,8 @@ from zenovay_cli.context import Context
 EPILOG = (
     "Examples: zenovay alert mysite.com --warn 'visitors<200' --crit 'visitors<100'  ·  "
     "zenovay alert --all --crit 'page_views<50' --notify \"$SLACK_WEBHOOK_URL\"  ·  "
-    "zenovay alert --rules alerts.toml --json"
+    "zenovay alert --rules alerts.toml --json  ·  "
+    "zenovay alert --all --anomaly critical --silent-for 2h --notify \"$SLACK_WEBHOOK_URL\""
 )
 
 
@@ -28,6 +29,9 @@ def alert(
     warn: Annotated[list[str] | None, typer.Option("--warn", "-w", help="Warning rule, e.g. 'visitors<200' (repeatable).", show_default=False)] = None,
     crit: Annotated[list[str] | None, typer.Option("--crit", "-c", help="Critical rule, e.g. 'visitors<100' (repeatable).", show_default=False)] = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="TOML file of [[rule]] tables.", show_default=False)] = None,
+    anomaly: Annotated[str | None, typer.Option("--anomaly", help="Alert on each unresolved Zenovay anomaly of at least this severity: warning or critical (Pro and up).", show_default=False)] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="With --anomaly: only anomalies of this metric (e.g. visitors, bounce_rate).", show_default=False)] = None,
+    silent_for: Annotated[str | None, typer.Option("--silent-for", help="CRITICAL when a website has had no visitor for this long, e.g. 2h (a removed tracker).", show_default=False)] = None,
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.h24,
     notify: Annotated[list[str] | None, typer.Option("--notify", help="POST JSON here when a rule fires or resolves (repeatable; Slack webhooks, or any URL written slack+https://…, get Slack's shape).", show_default=False)] = None,
     notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign notification bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var: options show up in `ps`.", show_default=False)] = None,
@@ -36,7 +40,7 @@ def alert(
     json_: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     watch: Annotated[float | None, typer.Option("--watch", min=1, help="Repeat the check every this many seconds until interrupted.", show_default=False)] = None,
 ) -> None:
-    """Check visitors or page views against thresholds (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
+    """Check visitors or page views against thresholds, Zenovay's anomalies, or silent trackers (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
     # A check judges the current numbers: always ask the API (answers are still stored in the
     # cache for other commands). Otherwise a re-run or --watch within the analytics TTL (5 min)
     # would evaluate the same old answer again.
@@ -45,7 +49,7 @@ def alert(
     while True:
         code = _check_once(
             ctx, websites or [], all_, warn or [], crit or [], rules, range_.value, notify or [],
-            notify_secret, state_file, dry_run, json_,
+            notify_secret, state_file, dry_run, json_, (anomaly, metric, silent_for),
         )
         if watch is None:
             raise typer.Exit(code)
@@ -70,15 +74,16 @@ def _print_unknown(st: Context, message: str, json_: bool, hint: str | None = No
         st.out.info("Hint: " + hint)
 
 
-def _check_once(st: Context, websites, all_, warn, crit, rules_path, range_value, notify, secret, state_file, dry_run, json_) -> int:
+def _check_once(st: Context, websites, all_, warn, crit, rules_path, range_value, notify, secret, state_file, dry_run, json_, special=(None, None, None)) -> int:
     from zenovay_cli import alert as logic
     from zenovay_cli.errors import ZenovayError
 
     try:
-        rules = _rules(warn, crit, rules_path)
+        rules = _rules(warn, crit, rules_path, *special)
         _check_notify_options(notify, secret)
-        results, aliases = _fetch(st, websites, all_, rules, range_value)
-        evaluation = logic.evaluate(rules, results, time_range=range_value, aliases=aliases)
+        results, aliases, anomalies = _fetch(st, websites, all_, rules, range_value)
+        evaluation = logic.evaluate(rules, results, time_range=range_value, aliases=aliases,
+                                    anomalies=anomalies)
     except ZenovayError as exc:
         # Never report the tool's own failure as OK or CRITICAL: it is UNKNOWN (exit 3).
         hint = exc.hint
@@ -127,25 +132,39 @@ def _check_notify_options(urls, secret) -> None:
                          hint="Set ZENOVAY_NOTIFY_SECRET to the receiver's secret, or unset it.")
 
 
-def _rules(warn, crit, rules_path):
+def _rules(warn, crit, rules_path, anomaly=None, metric=None, silent_for=None):
     from zenovay_cli import alert as logic
+    from zenovay_cli.alert.rules import parse_anomaly_option, silence_rule
     from zenovay_cli.errors import UsageError
 
     rules = [logic.parse_rule_expr(e, "warning") for e in warn]
     rules += [logic.parse_rule_expr(e, "critical") for e in crit]
+    if metric is not None and anomaly is None:
+        raise UsageError("--metric goes with --anomaly", hint="e.g. --anomaly warning --metric bounce_rate")
+    if anomaly is not None:
+        rules.append(parse_anomaly_option(anomaly, metric))
+    if silent_for is not None:
+        rules.append(silence_rule(silent_for, where="--silent-for: "))
     if rules_path is not None:
         rules += logic.load_rules_file(rules_path)
     if not rules:
-        raise UsageError("no rules given", hint="Use --warn/--crit 'visitors<100' or --rules FILE.")
+        raise UsageError("no rules given", hint="Use --warn/--crit 'visitors<100', --anomaly warning, "
+                         "--silent-for 2h, or --rules FILE.")
     return rules
 
 
 def _fetch(st: Context, websites, all_, rules, range_value):
-    """Fetch each website's analytics in parallel; failures (an unknown website too) stay per
-    website, so one stale rule cannot hide a real breach on another website."""
+    """Fetch what the rules need of each website in parallel: the analytics (threshold rules),
+    the newest visitor (silence rules), the anomalies of the last 90 days (anomaly rules).
+    Failures (an unknown website too) stay per website, so one stale rule cannot hide a real
+    breach on another website; a failed anomaly fetch makes only the anomaly rules UNKNOWN."""
+    from datetime import datetime, timezone
+
     from zenovay_cli import alert as logic
-    from zenovay_cli import sites
-    from zenovay_cli.errors import UsageError
+    from zenovay_cli import schema, sites
+    from zenovay_cli.alert.evaluation import silence_range, silence_seconds
+    from zenovay_cli.alert.rules import SILENCE, AnomalyRule
+    from zenovay_cli.errors import UsageError, ZenovayError
     from zenovay_cli.schema import website_id, website_label
 
     named = list(websites) + [r.website for r in rules if r.website]
@@ -154,6 +173,31 @@ def _fetch(st: Context, websites, all_, rules, range_value):
         if not default:
             raise UsageError("no website to check", hint="Name websites, use --all, or set a default website.")
         named = [default]
+    silences = [r.threshold for r in rules if not isinstance(r, AnomalyRule) and r.metric == SILENCE]
+    wants_analytics = any(not isinstance(r, AnomalyRule) and r.metric != SILENCE for r in rules)
+    wants_anomalies = any(isinstance(r, AnomalyRule) for r in rules)
+    visitors_range, span = silence_range(max(silences)) if silences else (None, 0.0)
+
+    def task(client, w):
+        wid = sites.require_id(w)
+        metrics: dict = {}
+        if wants_analytics:
+            metrics.update(logic.metrics_from_analytics(client.get_analytics(wid, range_value)))
+        if silences:
+            newest = schema.newest_visit(client.get_visitors(wid, visitors_range, limit=1))
+            now = datetime.fromtimestamp(st.clock(), timezone.utc)
+            value = silence_seconds(newest, now, span)
+            if value is not None:
+                metrics[SILENCE] = value
+        found = None
+        if wants_anomalies:
+            try:
+                found = [a for page in client.iter_anomaly_pages(wid, "90d")
+                         for a in schema.anomalies(page)]
+            except ZenovayError as exc:
+                found = exc
+        return metrics, found
+
     with sites.SiteRun(st, announce_pacing=False) as run:
         listed = run.websites()
         chosen, aliases, missing = [], {}, {}
@@ -166,18 +210,21 @@ def _fetch(st: Context, websites, all_, rules, range_value):
             chosen.append(match)
         if all_:
             chosen = listed
-        outcomes = run.fetch_each(
-            sites.unique(chosen),
-            lambda client, w: client.get_analytics(sites.require_id(w), range_value),
-        )
-    results = {}
+        outcomes = run.fetch_each(sites.unique(chosen), task)
+    results, anomalies = {}, {}
     for o in outcomes:
         key = website_label(o.item)
         aliases.setdefault(website_id(o.item), key)
-        results[key] = logic.metrics_from_analytics(o.value) if o.ok else o.error
+        if o.ok:
+            results[key], found = o.value
+            if found is not None:
+                anomalies[key] = found
+        else:
+            results[key] = o.error
+            anomalies[key] = o.error
     results.update(missing)
     sites.raise_if_all_failed(list(results.values()), len(results))
-    return results, aliases
+    return results, aliases, anomalies
 
 
 def _notify(st: Context, evaluation, urls, secret, state_file, dry_run) -> None:
