@@ -69,7 +69,7 @@ def _local_checks(ctx: Context, checks) -> list:
 
     env = ctx.env
     results = [
-        checks.check_config_file(Path(env.get("ZENOVAY_CONFIG") or config_path())),
+        checks.check_config_file(config_path()),
         checks.check_folder("cache folder", cache_dir()),
         checks.check_folder("state folder", state_dir()),
     ]

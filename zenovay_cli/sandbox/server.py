@@ -80,7 +80,7 @@ class SandboxConfig:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     SETTABLE = ("websites", "visitors_per_site", "latency", "rate_limit", "monthly_quota", "tier",
-                "seed", "today", "quiet_websites", "undated_websites")
+                "seed", "today", "quiet_websites", "undated_websites", "clock_offset")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
