@@ -37,6 +37,10 @@ EXPECTED = {
     **{f"cache {c}": CONNECTION for c in ("info", "clear", "prune")},
     "sandbox serve": set(),
     "completion": set(),
+    **{c: CONNECTION | NETWORK | CACHE | OUTPUT
+       for c in ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")},
+    "api": CONNECTION | NETWORK | CACHE | OUTPUT,  # its own --format (json by default), no -f
+    "doctor": CONNECTION | NETWORK | OUTPUT,  # /usage is never cached: no cache options
 }
 # export, alert, cache info and auth status have a --json/--format of their own, so output options
 # are checked by what they do: the shared --format offers the table and record formats.

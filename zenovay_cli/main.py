@@ -45,14 +45,6 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import advanced_cmd
 
         advanced_cmd.register(app)
-    if wanted("api"):
-        from zenovay_cli.commands import api_cmd
-
-        api_cmd.register(app)
-    if wanted("doctor"):
-        from zenovay_cli.commands import doctor_cmd
-
-        doctor_cmd.register(app)
     if wanted("report", "digest"):
         from zenovay_cli.commands import answers_cmd
 
@@ -65,6 +57,14 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import alert_cmd
 
         alert_cmd.register(app)
+    if wanted("api"):
+        from zenovay_cli.commands import api_cmd
+
+        api_cmd.register(app)
+    if wanted("doctor"):
+        from zenovay_cli.commands import doctor_cmd
+
+        doctor_cmd.register(app)
     if wanted("auth"):
         from zenovay_cli.commands import auth
 

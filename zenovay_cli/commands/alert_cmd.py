@@ -40,7 +40,7 @@ def alert(
     json_: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,
     watch: Annotated[float | None, typer.Option("--watch", min=1, help="Repeat the check every this many seconds until interrupted.", show_default=False)] = None,
 ) -> None:
-    """Check visitors or page views against thresholds, Zenovay's anomalies, or silent trackers (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
+    """Check thresholds, Zenovay's anomalies or silent trackers (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)."""
     # A check judges the current numbers: always ask the API (answers are still stored in the
     # cache for other commands). Otherwise a re-run or --watch within the analytics TTL (5 min)
     # would evaluate the same old answer again.

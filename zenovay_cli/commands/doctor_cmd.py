@@ -16,7 +16,11 @@ def register(app: typer.Typer) -> None:
 
 @command("connection", "network", "output")
 def doctor(ctx: Context) -> None:
-    """Check the key, plan, quota and its forecast, rate limit, clock, latency, file permissions, completion and PATH (exit 0 all pass, 1 otherwise)."""
+    """Check key, plan, quota forecast, limits, clock, latency, permissions, completion, PATH (exit 1 if any fails).
+
+    One API request (GET /usage; two at most, with one retry). Each failed check says how to
+    fix it; "info" lines are optional parts not set up, and never fail the run.
+    """
     from zenovay_cli import doctor as checks
 
     results = _api_checks(ctx, checks) + _local_checks(ctx, checks)
