@@ -79,7 +79,7 @@ def silence_seconds(newest_visit: Any, now: datetime, span: float) -> float | No
     newest = _parse_time(newest_visit)
     if newest is None:
         return None
-    return max(0.0, (now - newest).total_seconds())
+    return float(max(0, round((now - newest).total_seconds())))
 
 
 def _parse_time(text: Any) -> datetime | None:
