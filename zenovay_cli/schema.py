@@ -174,7 +174,8 @@ def ltv_cohorts(data: Any) -> list[tuple[Any, Any, list[Any]]] | None:
     for cohort in items:
         if not isinstance(cohort, dict):
             continue
-        periods = cohort.get("periods") if isinstance(cohort.get("periods"), list) else []
+        periods = cohort.get("periods")
+        periods = periods if isinstance(periods, list) else []
         values = [p.get("cumulative_revenue_per_customer") if isinstance(p, dict) else p
                   for p in periods]
         out.append((cohort.get("cohort_date"), cohort.get("customers"), values))

@@ -124,7 +124,7 @@ class RuleResult:
     fingerprint: the alert's stable id (Rule.alert_fingerprint(website, time_range)).
     """
 
-    rule: Rule
+    rule: Rule | AnomalyRule | AnomalyAlert  # a threshold rule, or an anomaly's alert
     website: str
     fingerprint: str
     value: float | None
@@ -275,7 +275,7 @@ def _anomaly_checks(
             continue
         firing = not resolved
         checks[fingerprint] = RuleResult(
-            alert, key, fingerprint, as_number(item.get("actual_value")), firing,  # type: ignore[arg-type]
+            alert, key, fingerprint, as_number(item.get("actual_value")), firing,
             _SEVERITY_STATUS[alert.severity] if firing else Status.OK)
     found = list(checks.values())
     return found, sum(1 for c in found if c.firing)

@@ -11,6 +11,7 @@ from zenovay_cli.alert.rules import (
     METRICS,
     SEVERITIES,
     SILENCE,
+    AnomalyAlert,
     format_duration,
     format_number,
     json_number,
@@ -202,7 +203,7 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
                         "reason": c.reason,
                         **({"anomaly_id": c.rule.anomaly_id, "detected_at": c.rule.detected_at,
                             "deviation_percentage": c.rule.deviation}
-                           if hasattr(c.rule, "anomaly_id") else {}),
+                           if isinstance(c.rule, AnomalyAlert) else {}),
                     }
                     for c in site.checks
                 ],

@@ -266,7 +266,7 @@ class Advanced:
             updated = now - timedelta(minutes=uniform(rng, 1, 600))
             rows.append({"url": url, "total_interactions": interactions,
                          "last_updated": iso_ms(updated.replace(microsecond=0))})
-        rows.sort(key=lambda r: (-r["total_interactions"], r["url"]))
+        rows.sort(key=lambda r: (-int(r["total_interactions"]), str(r["url"])))
         return rows[:limit]
 
     def replay_count(self, website_id: str) -> int:

@@ -362,14 +362,14 @@ def _insights(a: adv.Advanced, website_id: str, req: Request) -> dict[str, Any]:
 
 def _retention(a: adv.Advanced, website_id: str, req: Request) -> dict[str, Any]:
     range_ = _range(req.query, default="30d")
-    granularity = _choice(req.query, "granularity", adv.GRANULARITIES, "weekly")
+    granularity = _choice(req.query, "granularity", adv.GRANULARITIES, "weekly") or "weekly"
     periods = _integer(req.query, "periods", 6, 1, 12)
     return {"cohorts": a.retention(website_id, range_, granularity, periods)}
 
 
 def _revenue_ltv(a: adv.Advanced, website_id: str, req: Request) -> dict[str, Any]:
     range_ = _range(req.query, default="90d")
-    granularity = _choice(req.query, "granularity", adv.LTV_GRANULARITIES, "monthly")
+    granularity = _choice(req.query, "granularity", adv.LTV_GRANULARITIES, "monthly") or "monthly"
     return a.revenue_ltv(website_id, range_, granularity)
 
 
