@@ -575,7 +575,9 @@ def test_state_round_trips_and_is_written_privately_and_atomically(tmp_path):
     _, state = transitions(empty(), run({"mysite.com": {"visitors": 87}}), NOW)
     save_state(path, state)
     path.write_text("old")  # an existing file is replaced whole
+    path.chmod(0o644)  # ... by a new file: writing in place would keep this mode and inode
+    inode = path.stat().st_ino
     save_state(path, state)
     assert load_state(path) == (state, None)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and path.stat().st_ino != inode
     assert os.listdir(path.parent) == ["state.json"]  # no temp file left behind
