@@ -193,9 +193,9 @@ def _layout_epilogs(command) -> None:
 def build_command(only: str | None = None):
     """The Click command tree of the app (or of the root and the command `only`), with example
     epilogs laid out."""
-    import typer
+    from zenovay_cli.cli_compat import get_command
 
-    command = typer.main.get_command(make_app(only))
+    command = get_command(make_app(only))
     _layout_epilogs(command)
     return command
 
@@ -267,7 +267,10 @@ def run(argv: list | None = None, context=None) -> None:
     if console:
         _short_lived_gc()
     import typer
-    from typer import _click  # Typer's own copy of Click: its exceptions are what parsing raises
+
+    from zenovay_cli.cli_compat import click_exception
+
+    usage_error = click_exception()  # what Click raises for bad usage
 
     from zenovay_cli.context import Context
 
@@ -296,7 +299,7 @@ def run(argv: list | None = None, context=None) -> None:
         _flush_stdout()  # a full disk shows now, as an error, not at exit as a traceback
         if code == 130:  # Typer turns Ctrl-C inside a command into a returned 130
             sys.stderr.write("\nInterrupted.\n")
-    except _click.exceptions.ClickException as exc:  # bad usage: Click's message, exit 2
+    except usage_error as exc:  # bad usage: Click's message, exit 2
         try:
             exc.show()
         except (OSError, ValueError, AttributeError):

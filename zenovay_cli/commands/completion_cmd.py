@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer._click.shell_completion import CompletionItem, ShellComplete, split_arg_string
+
+from zenovay_cli.cli_compat import shell_completion
+
+_sc = shell_completion()
+CompletionItem, ShellComplete, split_arg_string = _sc.CompletionItem, _sc.ShellComplete, _sc.split_arg_string
 
 PROG = "zenovay"
 COMPLETE_VAR = "_ZENOVAY_COMPLETE"
@@ -181,12 +185,9 @@ SHELL_CLASSES = {cls.name: cls for cls in (BashCompletion, ZshCompletion, FishCo
 
 def install_completion_classes() -> None:
     """Make `_ZENOVAY_COMPLETE=complete_<shell>` and `source_<shell>` use the classes above."""
-    from typer._click.shell_completion import add_completion_class
-    from typer.completion import completion_init
+    from zenovay_cli.cli_compat import install_completion
 
-    completion_init()  # Typer's classes (PowerShell too), then ours for bash, zsh and fish
-    for name, cls in SHELL_CLASSES.items():
-        add_completion_class(cls, name)
+    install_completion(SHELL_CLASSES)  # Typer's classes (PowerShell too), then ours for bash, zsh and fish
 
 
 def script(shell: str) -> str:
