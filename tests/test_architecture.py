@@ -86,6 +86,24 @@ def test_commands_do_not_import_requests():
     assert offenders == []
 
 
+def test_the_version_is_a_leaf_and_nothing_imports_the_package_init():
+    # zenovay_cli/__init__.py only re-exports; modules take what they need from where it lives.
+    assert imports_of("zenovay_cli._version") == set()
+    upward = sorted(n for n in MODULES if n != "zenovay_cli" and any(
+        i == "zenovay_cli.__version__" or i == "zenovay_cli.ZenovayClient" or i == "zenovay_cli.ZenovayError"
+        for i in imports_of(n)))
+    assert upward == []
+
+
+def test_main_run_spells_no_exit_code_number():
+    import inspect
+
+    from zenovay_cli import main
+
+    source = inspect.getsource(main.run)
+    assert not re.search(r"\b(130|3)\b", source)
+
+
 def test_errors_imports_nothing_from_the_package():
     assert "zenovay_cli" not in top_levels(imports_of("zenovay_cli.errors"))
 

@@ -209,6 +209,32 @@ def test_every_row_of_the_exit_code_table_has_a_scenario():
     assert {s.code for s in SCENARIOS} == {int(c) for c in ExitCode}
 
 
+def test_the_readme_table_and_the_root_epilog_are_generated_from_exit_code():
+    # One list (errors.ExitCode) with each code's words; the README and --help say the same.
+    from zenovay_cli import docgen
+    from zenovay_cli.errors import exit_codes_epilog, exit_codes_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert docgen.exit_codes_of(readme) == exit_codes_table(), (
+        "README.md's exit-code table is out of date: run python -m zenovay_cli.docgen --exit-codes README.md")
+    for code in ExitCode:
+        assert f"| {code.value} | {code.meaning} |" in readme
+        assert f"{code.value} {code.short}" in exit_codes_epilog()
+
+
+def test_root_help_ends_with_every_exit_code(zenovay):
+    result = zenovay("--help")
+    assert result.code == 0
+    flat = " ".join(result.out.split())
+    assert flat.endswith(" ".join(exit_codes_line().split()))
+
+
+def exit_codes_line() -> str:
+    from zenovay_cli.errors import exit_codes_epilog
+
+    return exit_codes_epilog()
+
+
 @pytest.fixture
 def scenario_result(request, api, zenovay, monkeypatch):
     def play(scenario: Scenario, *extra: str) -> Result:

@@ -69,7 +69,7 @@ def test_version_is_answered_without_importing_typer_or_any_http_module():
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"zenovay-cli {__version__}\n"
     assert not modules & (TYPER | HEAVY), sorted(modules & (TYPER | HEAVY))
-    assert {m for m in modules if m.startswith("zenovay_cli")} == {"zenovay_cli", "zenovay_cli.main"}
+    assert {m for m in modules if m.startswith("zenovay_cli")} == {"zenovay_cli", "zenovay_cli._version", "zenovay_cli.main"}
 
 
 @pytest.mark.parametrize("args", [["-V"], ["--no-color", "--version"]])

@@ -1,6 +1,6 @@
 """zenovay-cli: command-line tool and Python client for the Zenovay External API."""
 
-__version__ = "0.1.0"
+from zenovay_cli._version import __version__
 
 __all__ = ["ZenovayClient", "ZenovayError", "__version__"]
 

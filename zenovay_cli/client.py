@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from zenovay_cli import __version__
+from zenovay_cli._version import __version__
 from zenovay_cli.errors import (
     ApiError,
     AuthError,

@@ -169,6 +169,28 @@ def section_of(readme: str) -> str | None:
     return readme[start + len(START) : end].removeprefix("\n")
 
 
+EXIT_CODES_START = "<!-- exit-codes:start"
+EXIT_CODES_END = "<!-- exit-codes:end -->"
+
+
+def exit_codes_of(text: str) -> str | None:
+    """The exit-code table between its markers (None without them)."""
+    start, end = text.find(EXIT_CODES_START), text.find(EXIT_CODES_END)
+    if start < 0 or end < start:
+        return None
+    return text[text.index("\n", start) + 1 : end]
+
+
+def replace_exit_codes(text: str) -> str:
+    """`text` with the exit-code table between its markers generated from errors.ExitCode."""
+    from zenovay_cli.errors import exit_codes_table
+
+    if exit_codes_of(text) is None:
+        raise ValueError(f"the file has no {EXIT_CODES_START} ... {EXIT_CODES_END} markers")
+    start = text.index("\n", text.find(EXIT_CODES_START)) + 1
+    return text[:start] + exit_codes_table() + text[text.find(EXIT_CODES_END):]
+
+
 def build() -> str:
     from zenovay_cli.main import build_command
 
@@ -183,7 +205,12 @@ def main(argv: list | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", metavar="FILE", help="rewrite the section between the markers")
     group.add_argument("--check", metavar="FILE", help="exit 1 if the section differs")
+    group.add_argument("--exit-codes", metavar="FILE", help="rewrite the exit-code table (README.md)")
     args = parser.parse_args(argv)
+    if args.exit_codes:
+        path = Path(args.exit_codes)
+        path.write_text(replace_exit_codes(path.read_text(encoding="utf-8")), encoding="utf-8")
+        return 0
     section = build()
     if args.write:
         path = Path(args.write)

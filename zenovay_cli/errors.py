@@ -6,14 +6,43 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    OK = 0
-    API_FAILURE = 1
-    USAGE = 2
-    PARTIAL = 3
-    AUTH = 4
-    NOT_FOUND = 5
-    RATE_LIMITED = 6
-    INTERRUPTED = 130
+    """Each exit code with its short name (the --help epilog) and its meaning (the README table)."""
+
+    short: str
+    meaning: str
+
+    def __new__(cls, value: int, short: str, meaning: str) -> ExitCode:
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.short, member.meaning = short, meaning
+        return member
+
+    OK = 0, "ok", "success (an empty result is a success)"
+    API_FAILURE = (
+        1, "API/network failure",
+        "API or network failure after retries, an unusable response (e.g. a proxy's HTML page), "
+        "or a file or stdout that cannot be written (full disk, closed stream)",
+    )
+    USAGE = 2, "usage", "usage error: bad option, argument or value, unreadable config"
+    PARTIAL = 3, "partial failure", "partial failure: a multi-website run where some websites failed"
+    AUTH = 4, "auth", "authentication or permission: no key, 401, 403 (including `API_PAID_PLAN_REQUIRED`)"
+    NOT_FOUND = 5, "not found", "not found: unknown website"
+    RATE_LIMITED = (
+        6, "rate limit/quota",
+        "rate limit or monthly quota exhausted (a 429 that retrying within `--max-wait` cannot fix)",
+    )
+    INTERRUPTED = 130, "interrupted", "interrupted (Ctrl-C)"
+
+
+def exit_codes_epilog() -> str:
+    """The one line the root --help ends with."""
+    return "Exit codes: " + ", ".join(f"{code.value} {code.short}" for code in ExitCode) + "."
+
+
+def exit_codes_table() -> str:
+    """The README's exit-code table (Markdown), from the same members."""
+    rows = [f"| {code.value} | {code.meaning} |" for code in ExitCode]
+    return "\n".join(["| code | meaning |", "| --- | --- |", *rows]) + "\n"
 
 
 class ZenovayError(Exception):

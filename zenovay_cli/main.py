@@ -9,14 +9,13 @@ root help, TAB completion, and a command name Click does not know (its error lis
 import os
 import sys
 
-from zenovay_cli import __version__
+from zenovay_cli._version import __version__
 
 HELP = """Zenovay web analytics from the terminal, shell scripts and cron.
 
 Set ZENOVAY_API_KEY (or run `zenovay auth login`), then e.g. `zenovay analytics mysite.com --range 30d`.
 Try it with no account: `zenovay --demo analytics --all`.
 """
-EPILOG = "Exit codes: 0 ok, 1 API/network failure, 2 usage, 3 partial failure, 4 auth, 5 not found, 6 rate limit/quota, 130 interrupted."
 
 # The top-level commands and groups, in the order the help lists them (Typer puts commands before
 # groups); `_register` knows the module of each.
@@ -97,6 +96,7 @@ def make_app(only: str | None = None):
 
     from zenovay_cli.commands._options import extend_root, run_context
     from zenovay_cli.context import ConnectionOptions
+    from zenovay_cli.errors import exit_codes_epilog
 
     app = typer.Typer(
         name="zenovay",
@@ -105,7 +105,7 @@ def make_app(only: str | None = None):
         add_completion=False,
         rich_markup_mode=None,  # plain help: literal [env: …] text, and --help never imports rich
         context_settings={"help_option_names": ["-h", "--help"]},
-        epilog=EPILOG,
+        epilog=exit_codes_epilog(),  # generated from ExitCode, as the README table is
     )
 
     def _version(value: bool) -> None:
@@ -269,6 +269,7 @@ def run(argv: list | None = None, context=None) -> None:
     import typer
 
     from zenovay_cli.cli_compat import click_exception
+    from zenovay_cli.errors import ExitCode
 
     usage_error = click_exception()  # what Click raises for bad usage
 
@@ -297,7 +298,7 @@ def run(argv: list | None = None, context=None) -> None:
             raise exc.__context__ from None
         code = result if isinstance(result, int) else 0
         _flush_stdout()  # a full disk shows now, as an error, not at exit as a traceback
-        if code == 130:  # Typer turns Ctrl-C inside a command into a returned 130
+        if code == ExitCode.INTERRUPTED:  # Typer returns this code for Ctrl-C inside a command
             sys.stderr.write("\nInterrupted.\n")
     except usage_error as exc:  # bad usage: Click's message, exit 2
         try:
@@ -309,13 +310,13 @@ def run(argv: list | None = None, context=None) -> None:
         if click_ctx is not None and click_ctx.command_path.split()[1:2] == ["alert"]:
             from zenovay_cli.commands import alert_cmd
 
-            code = 3  # monitoring-plugin convention: bad arguments are UNKNOWN
-            alert_cmd.report_usage_error(context, exc.format_message(), list(sys.argv[1:] if argv is None else argv))
+            # monitoring-plugin convention: bad arguments are UNKNOWN (its exit code, on stdout too)
+            code = alert_cmd.report_usage_error(context, exc.format_message(), list(sys.argv[1:] if argv is None else argv))
     except typer.Exit as exc:
         code = exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\nInterrupted.\n")
-        code = 130
+        code = ExitCode.INTERRUPTED
     except BrokenPipeError:
         # `zenovay visitors --all | head`: the reader left; that is not an error.
         _silence_stdout()
@@ -337,4 +338,4 @@ def run(argv: list | None = None, context=None) -> None:
             _silence_stdout()  # what is still buffered must not fail again at exit
     finally:
         context.close()
-    sys.exit(code)
+    sys.exit(int(code))

@@ -108,7 +108,7 @@ def build_payload(
     With a secret, adds `X-Zenovay-Timestamp: <unix seconds>` (timestamp, default now) and
     `X-Zenovay-Signature: sha256=<hex>` (see sign).
     """
-    from zenovay_cli import __version__
+    from zenovay_cli._version import __version__
 
     if is_slack_webhook(url):
         document: dict[str, Any] = {"text": _slack_escape(event.text)}

@@ -56,10 +56,13 @@ def alert(
         ctx.sleep(watch)
 
 
-def report_usage_error(ctx: Context, message: str, args: list[str]) -> None:
+def report_usage_error(ctx: Context, message: str, args: list[str]) -> int:
     """The UNKNOWN result for a command line Click refused (called by main.run): monitoring
     systems read stdout, so the reason must be there too, not only in Click's stderr message."""
+    from zenovay_cli.alert import Status
+
     _print_unknown(ctx, message, "--json" in args)
+    return int(Status.UNKNOWN)
 
 
 def _print_unknown(st: Context, message: str, json_: bool, hint: str | None = None) -> None:
