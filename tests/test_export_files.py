@@ -29,11 +29,21 @@ from zenovay_cli.export import (
     plan_filenames,
     safe_filename,
     summarize,
-    write_json_files,
+    write_record_file,
     write_table_file,
 )
 
 DATE = "2026-06-13"
+
+
+def write_json_files(out, records_by_website, date, *, websites=None):
+    """What `zenovay export --format json` does with finished records: names planned over every
+    website of the run (failed ones too), then one file per record; {website_id: path}."""
+    planned = list(websites) if websites is not None else []
+    known = {str(w.get("id")) for w in planned}
+    planned += [{"id": wid, "domain": r.get("website")} for wid, r in records_by_website.items() if wid not in known]
+    names = plan_filenames(planned, date, "json")
+    return {wid: write_record_file(out, names[wid], record) for wid, record in records_by_website.items()}
 SITE_A = {
     "id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
     "domain": "mywebsite.com",

@@ -9,7 +9,6 @@ from zenovay_cli.views import (
     KINDS,
     View,
     flatten,
-    iter_records,
     merge_pages,
     records_for,
     views_for,
@@ -269,20 +268,6 @@ def test_unknown_kind_gets_a_generic_view_with_tables_for_lists_of_objects():
 
 
 # ---------------------------------------------------------------------------- paging
-
-
-def test_iter_records_pulls_one_page_at_a_time():
-    pulled = []
-
-    def pages():
-        for n in range(3):
-            pulled.append(n)
-            yield {"visitors": [{"id": n}], "pagination": {"has_more": n < 2}}
-
-    records = iter_records("visitors", pages())
-    assert next(records) == {"id": 0}
-    assert pulled == [0]
-    assert list(records) == [{"id": 1}, {"id": 2}]
 
 
 def test_merge_pages_holds_every_item_and_says_nothing_more_is_left():

@@ -287,8 +287,6 @@ class ZenovayClient:
         self.on_cache_warning = on_cache_warning
         self.budget = budget
         self.user_agent = user_agent
-        self.last_headers: dict[str, str] = {}
-        self.last_request_id: str | None = None
         self.requests_sent = 0
 
     def __repr__(self) -> str:  # never show the key
@@ -459,8 +457,6 @@ class ZenovayClient:
             except requests.RequestException as exc:
                 raise NetworkError(f"request failed: {type(exc).__name__}") from None
             else:
-                self.last_headers = dict(resp.headers)
-                self.last_request_id = resp.headers.get("x-request-id")
                 if 200 <= resp.status_code < 300:
                     return self._decode(resp)
                 retry_after = parse_retry_after(resp.headers.get("retry-after"), self.clock())

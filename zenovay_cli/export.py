@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSV_FIELDS",
-    "DEFAULT_OUT_DIR",
     "LOCK_FILENAME",
     "ExportLock",
     "ExportResult",
@@ -40,13 +39,11 @@ __all__ = [
     "summarize",
     "sync_directory",
     "table_filename",
-    "write_json_files",
     "write_record_file",
     "write_table_file",
     "write_included_csv_files",
 ]
 
-DEFAULT_OUT_DIR = "exports"
 LOCK_FILENAME = ".zenovay-export.lock"
 TABLE_FORMATS = ("csv", "ndjson")
 
@@ -471,32 +468,6 @@ def write_record_file(
         return _atomic_write(out_real, filename, data, sync_dir=sync_dir)
     except OSError as exc:
         raise _write_error(out_real, filename, exc) from exc
-
-
-def write_json_files(
-    out_dir: str | os.PathLike,
-    records_by_website: Mapping[str, Mapping],
-    date: str,
-    *,
-    websites: Iterable[Mapping] | None = None,
-) -> dict[str, str]:
-    """Write DIR/{domain}_{date}.json for each record; return {website_id: path}.
-
-    Pass `websites` (every website of the run, failed ones too) so names are planned over all of
-    them; without it they are planned over the records. A re-run the same day replaces the files
-    of the websites it exports and leaves the others' files alone. Callers hold ExportLock.
-    """
-    _check_date(date)
-    planned = list(websites) if websites is not None else []
-    known = {_website_id(w) for w in planned if isinstance(w, Mapping)}
-    for wid, record in records_by_website.items():
-        if wid not in known:
-            planned.append({"id": wid, "domain": record.get("website")})
-    names = plan_filenames(planned, date, "json")
-    return {
-        wid: write_record_file(out_dir, names[wid], record)
-        for wid, record in records_by_website.items()
-    }
 
 
 def _sort_key(record: Mapping) -> tuple[str, str]:

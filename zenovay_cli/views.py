@@ -10,7 +10,7 @@ untrusted text happen in `output.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -468,12 +468,6 @@ def records_for(kind: str, data: Any) -> list[dict[str, Any]]:
     """Flat records (dotted names, scalar values) for ndjson/csv/tsv; never raises."""
     builder = _RECORD_BUILDERS.get(kind)
     return builder(data) if builder else _generic_records(data)
-
-
-def iter_records(kind: str, pages: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    """Records of paged answers, one page at a time (nothing is held beyond the current page)."""
-    for page in pages:
-        yield from records_for(kind, page)
 
 
 # ---------------------------------------------------------------------------- paging
