@@ -196,7 +196,7 @@ def test_tab_completes_subcommands(shell):
 def test_tab_completes_options_with_their_help(shell):
     got = tab(shell, "zenovay analytics --r")
     sep = ":" if shell == "zsh" else "\t"
-    assert values(got, sep) == ["--range", "--retries", "--refresh"]
+    assert values(got, sep) == ["--range", "--retries", "--refresh", "--redis"]
     if shell != "bash":
         assert got[0] == f"--range{sep}Time range."
 

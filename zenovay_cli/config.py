@@ -67,6 +67,9 @@ RULES: dict[str, Rule] = {
     "retries": Rule(int, 3, 0, RETRIES_MAX, f"a whole number from 0 to {RETRIES_MAX}"),
     "max_wait": Rule(float, 60.0, 0, MAX_WAIT_MAX,
                      f"a number of seconds from 0 to {MAX_WAIT_MAX:g}"),
+    # Several hosts sharing one key (docs/fleets.md): opt-in, nothing Redis is imported without it.
+    "redis_url": Rule(str, None, text="a redis://, rediss:// or unix:// URL"),
+    "redis_prefix": Rule(str, "zenovay:", text="1 to 64 characters without spaces"),
 }
 # name -> (type, default). These are the settings a profile may hold.
 PROFILE_KEYS: dict[str, tuple[type, Any]] = {k: (r.type, r.default) for k, r in RULES.items()}
@@ -83,6 +86,12 @@ def _check_text(key: str, value: Any, source: str) -> str:
             f"{source}: that does not look like a Zenovay API key (they start with zv_)",
             hint="Create one under Settings > API keys in Zenovay; it is shown only once.",
         )
+    if key in ("redis_url", "redis_prefix"):
+        from zenovay_cli.redislink import RedisConfig
+
+        if key == "redis_url":
+            return RedisConfig.parse(text, source=source).url
+        return RedisConfig.parse("redis://localhost", prefix=text, prefix_source=source).prefix
     if key == "base_url":
         from zenovay_cli.client import validate_base_url
 
@@ -93,6 +102,8 @@ def _check_text(key: str, value: Any, source: str) -> str:
     return text
 
 
+# Settings whose command-line option is not simply --name-with-dashes.
+OPTION_NAMES = {"redis_url": "--redis"}
 # Request behaviour that can also come from the environment (no config-file form).
 FLAG_KEYS = ("no_cache", "refresh", "stale_ok", "debug")
 ENV_NAMES = {
@@ -107,6 +118,8 @@ ENV_NAMES = {
     "refresh": "ZENOVAY_REFRESH",
     "stale_ok": "ZENOVAY_STALE_OK",
     "debug": "ZENOVAY_DEBUG",
+    "redis_url": "ZENOVAY_REDIS_URL",
+    "redis_prefix": "ZENOVAY_REDIS_PREFIX",
 }
 CACHE_TTL_KINDS = ("analytics", "visitors", "countries", "technology", "pages", "websites", "errors",
                    "anomalies", "insights", "retention", "revenue", "heatmaps", "replays")
@@ -271,7 +284,7 @@ def resolve(
     section = (config.get("profiles") or {}).get(profile.value) or {}
 
     for key in (*PROFILE_KEYS, *FLAG_KEYS):
-        option = "--" + key.replace("_", "-")
+        option = OPTION_NAMES.get(key) or "--" + key.replace("_", "-")
         if cli.get(key) is not None and cli.get(key) is not False:
             settings.values[key] = Setting(coerce(key, cli[key], f"{option} option"), f"{option} option")
         elif env.get(ENV_NAMES[key], "") != "":
@@ -312,6 +325,17 @@ def check_ttl(value: Any, source: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise UsageError(f"{source}: a cache TTL must be a number of seconds >= 0, got {value!r}")
     return seconds
+
+
+def display_value(name: str, value: Any) -> Any:
+    """A setting's value as it may be shown: API keys masked, passwords in URLs replaced by ***."""
+    if name == "api_key":
+        return mask_key(value)
+    if name in ("redis_url", "base_url") and isinstance(value, str):
+        from zenovay_cli.redislink import mask_url
+
+        return mask_url(value)
+    return value
 
 
 def mask_key(key: str | None) -> str:

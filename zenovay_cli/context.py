@@ -49,6 +49,7 @@ class RequestOptions:
     no_cache: bool = False
     refresh: bool = False
     stale_ok: bool = False
+    redis_url: str | None = None
 
 
 def _given(options: Any) -> dict[str, Any]:
@@ -86,6 +87,7 @@ class Context:
         self._client: ZenovayClient | None = None
         self._clients: list[ZenovayClient] = []
         self._cache: CacheStore | None = None
+        self._redis: Any = None  # RedisLink, or False once known not to be configured
         self._sandbox: Any = None
 
     # --- options -------------------------------------------------------------------------------
@@ -151,15 +153,43 @@ class Context:
             self.root.base_url = self._sandbox.base_url
             self.forget_settings()
 
+    def redis_link(self) -> Any:
+        """The run's RedisLink when a Redis URL is configured (docs/fleets.md), else None.
+
+        Nothing Redis is imported without one; with one but without the `redis` package, the
+        first use is a usage error naming the extra.
+        """
+        if self._redis is None:
+            url = self.settings.redis_url
+            if not url or self.demo:
+                self._redis = False
+            else:
+                from zenovay_cli.redislink import RedisConfig, RedisLink
+
+                config = RedisConfig.parse(url, self.settings.redis_prefix)
+                self._redis = RedisLink(config, on_warning=self.out.warn)
+        return self._redis or None
+
+    def cache_backend(self) -> CacheStore:
+        """The cache this run's settings point at (Redis, or the folder), whatever --no-cache says:
+        what `zenovay cache info|clear|prune` act on."""
+        from zenovay_cli.cache import CacheStore
+        from zenovay_cli.config import cache_dir
+
+        local = CacheStore(cache_dir(), on_warning=self.out.warn)
+        link = self.redis_link()
+        if link is None:
+            return local
+        from zenovay_cli.cache_redis import RedisCacheStore
+
+        return RedisCacheStore(link, local, on_warning=self.out.warn)  # type: ignore[return-value]
+
     def cache_store(self) -> CacheStore | None:
         """The one cache store of this run (so each cache problem warns once), or None."""
         if self.demo or self.settings.no_cache:
             return None
         if self._cache is None:
-            from zenovay_cli.cache import CacheStore
-            from zenovay_cli.config import cache_dir
-
-            self._cache = CacheStore(cache_dir(), on_warning=self.out.warn)
+            self._cache = self.cache_backend()
         return self._cache
 
     def client(self) -> ZenovayClient:
@@ -220,6 +250,8 @@ class Context:
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None
+        if self._redis:
+            self._redis.close()
 
     # --- secrets -------------------------------------------------------------------------------
 
@@ -233,10 +265,30 @@ class Context:
         keys = {self.root.api_key, self.connection.api_key, self.env.get("ZENOVAY_API_KEY")}
         keys.add(getattr(self._settings, "api_key", None) if self._settings is not None else None)
         keys = {k for k in keys if isinstance(k, str) and len(k) >= 8}
-        if not keys:
+        secrets = self._redis_passwords()
+        if not keys and not secrets:
             return text
         from zenovay_cli.config import mask_key
 
         for key in sorted(keys, key=len, reverse=True):
             text = text.replace(key, mask_key(key))
+        for secret in secrets:
+            text = text.replace(secret, "***")
         return text
+
+    def _redis_passwords(self) -> set[str]:
+        """Passwords inside the Redis URLs this run knows of (option, environment, settings)."""
+        urls = {self.request.redis_url, self.env.get("ZENOVAY_REDIS_URL")}
+        urls.add(getattr(self._settings, "redis_url", None) if self._settings is not None else None)
+        found = set()
+        for url in urls:
+            if isinstance(url, str) and "@" in url:
+                from urllib.parse import unquote, urlsplit
+
+                try:
+                    password = urlsplit(url).password
+                except ValueError:
+                    continue
+                if password and len(password) >= 3:
+                    found.update({password, unquote(password)})
+        return found

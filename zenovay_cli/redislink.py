@@ -44,7 +44,8 @@ class RedisConfig:
     timeout: float = DEFAULT_TIMEOUT
 
     @classmethod
-    def parse(cls, url: str, prefix: str | None = None, source: str = "redis_url") -> RedisConfig:
+    def parse(cls, url: str, prefix: str | None = None, source: str = "redis_url",
+              prefix_source: str = "redis_prefix") -> RedisConfig:
         """Check a Redis URL (exit 2 naming `source` when it is not one) without connecting."""
         text = (url or "").strip()
         try:
@@ -68,7 +69,7 @@ class RedisConfig:
                 raise UsageError(f"{source}: the port in the Redis URL is not a number from 0 to 65535") from None
         pre = DEFAULT_PREFIX if prefix is None else prefix
         if not pre or any(c.isspace() for c in pre) or len(pre) > 64:
-            raise UsageError("redis_prefix: use 1 to 64 characters without spaces (default zenovay:)")
+            raise UsageError(f"{prefix_source}: use 1 to 64 characters without spaces (default zenovay:)")
         return cls(text, pre)
 
     @property

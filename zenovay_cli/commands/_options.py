@@ -65,7 +65,14 @@ CACHE_OPTIONS: list[tuple[str, Any, Any]] = [
     ("stale_ok", Annotated[bool, typer.Option(
         "--stale-ok", help="If the API still fails after retries, serve an expired cache entry [env: ZENOVAY_STALE_OK].")], False),
 ]
-REQUEST_OPTIONS = NETWORK_OPTIONS + CACHE_OPTIONS
+# Several hosts sharing one key (docs/fleets.md): where the shared cache, budget and state live.
+REDIS_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("redis_url", Annotated[str | None, typer.Option(
+        "--redis", metavar="URL", show_default=False,
+        help="Share the cache, rate budget and alert state through this Redis "
+             "(redis://, rediss://, unix://) [env: ZENOVAY_REDIS_URL].")], None),
+]
+REQUEST_OPTIONS = NETWORK_OPTIONS + CACHE_OPTIONS + REDIS_OPTIONS
 
 OUTPUT_OPTIONS: list[tuple[str, Any, Any]] = [
     ("json_", Annotated[bool, typer.Option(
@@ -105,6 +112,7 @@ def _consume_request(ctx: Context, values: dict) -> None:
         no_cache=bool(values.get("no_cache", current.no_cache)),
         refresh=bool(values.get("refresh", current.refresh)),
         stale_ok=bool(values.get("stale_ok", current.stale_ok)),
+        redis_url=values.get("redis_url", current.redis_url),
     ))
 
 
@@ -126,6 +134,7 @@ def command(*groups: str) -> Callable[[Callable], Callable]:
         "connection": (CONNECTION_OPTIONS, _consume_connection),
         "network": (NETWORK_OPTIONS, _consume_request),
         "cache": (CACHE_OPTIONS, _consume_request),
+        "redis": (REDIS_OPTIONS, _consume_request),
         "output": (OUTPUT_OPTIONS, _consume_output),
     }
     chosen = [table[g] for g in groups]
@@ -161,8 +170,8 @@ def command(*groups: str) -> Callable[[Callable], Callable]:
 
 
 # The option sets of the kinds of command there are.
-data_command = command("connection", "network", "cache", "output")  # queries that print data
-request_command = command("connection", "network", "cache")  # sends requests, own output
+data_command = command("connection", "network", "cache", "redis", "output")  # queries that print data
+request_command = command("connection", "network", "cache", "redis")  # sends requests, own output
 settings_command = command("connection")  # reads settings, sends nothing
 plain_command = command()  # only receives the Context
 

@@ -80,14 +80,12 @@ def status(
     json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show the active profile, key (masked), base URL and where each setting came from."""
-    from zenovay_cli.config import mask_key
+    from zenovay_cli.config import display_value
 
     s = ctx.settings
     rows = {}
-    for name in ("profile", "api_key", "base_url", "website", "timeout", "retries", "max_wait"):
-        value = s.values[name].value
-        if name == "api_key":
-            value = mask_key(value)
+    for name in ("profile", "api_key", "base_url", "website", "timeout", "retries", "max_wait", "redis_url"):
+        value = display_value(name, s.values[name].value)
         rows[name] = {"value": value, "source": s.source(name)}
     rows["config_file"] = {"value": str(s.config_file), "source": ""}
     if json_:

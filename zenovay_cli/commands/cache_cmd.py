@@ -1,24 +1,25 @@
-"""cache info | clear | prune: the on-disk TTL cache."""
+"""cache info | clear | prune: the response cache (the folder, or Redis when one is configured)."""
 
 from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands._options import settings_command
+from zenovay_cli.commands._options import command
+
 from zenovay_cli.context import Context
 
-app = typer.Typer(help="Inspect or empty the on-disk response cache.", no_args_is_help=True)
+app = typer.Typer(help="Inspect or empty the response cache (on disk, or on Redis when configured).", no_args_is_help=True)
+
+# The cache commands act on the Redis cache when one is configured (--redis or redis_url).
+cache_command = command("connection", "redis")
 
 
 def _store(ctx: Context):
-    from zenovay_cli.cache import CacheStore
-    from zenovay_cli.config import cache_dir
-
-    return CacheStore(cache_dir(), on_warning=ctx.out.warn)
+    return ctx.cache_backend()
 
 
 @app.command(epilog="Examples: zenovay cache info  ·  zenovay cache info --json | jq .entries")
-@settings_command
+@cache_command
 def info(ctx: Context, json_: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """Show where the cache lives, how many entries it holds, its size, and the oldest and newest entry."""
     data = _store(ctx).info()
@@ -66,7 +67,7 @@ def _size(n: int) -> str:
 
 
 @app.command(epilog="Example: zenovay cache clear")
-@settings_command
+@cache_command
 def clear(ctx: Context) -> None:
     """Delete every cached answer."""
     removed = _store(ctx).clear()
@@ -74,7 +75,7 @@ def clear(ctx: Context) -> None:
 
 
 @app.command(epilog="Examples: zenovay cache prune  ·  crontab: 0 3 * * * zenovay cache prune")
-@settings_command
+@cache_command
 def prune(ctx: Context) -> None:
     """Delete expired entries and leftovers of interrupted writes."""
     removed = _store(ctx).prune()

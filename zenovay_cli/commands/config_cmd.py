@@ -10,7 +10,7 @@ from zenovay_cli.context import Context
 app = typer.Typer(help="Show and change settings in the config file.", no_args_is_help=True)
 
 KEY_HELP = (
-    "Setting: website, base_url, timeout, retries, max_wait, api_key (prefer `auth login`), "
+    "Setting: website, base_url, timeout, retries, max_wait, api_key (prefer `auth login`), redis_url, redis_prefix, "
     "or cache.ttl.<analytics|visitors|countries|technology|pages|websites|errors>."
 )
 
@@ -42,8 +42,10 @@ def show(ctx: Context) -> None:
 
     data = config.load_config()
     for section in (data.get("profiles") or {}).values():
-        if isinstance(section, dict) and section.get("api_key"):
-            section["api_key"] = config.mask_key(section["api_key"])
+        if isinstance(section, dict):
+            for name in ("api_key", "redis_url", "base_url"):
+                if section.get(name):
+                    section[name] = config.display_value(name, section[name])
     ctx.out.emit("raw", data, "json")
 
 
@@ -57,8 +59,8 @@ def get(ctx: Context, key: Annotated[str, typer.Argument(help=KEY_HELP, show_def
     data = config.load_config()
     if where == "profile":
         value = ((data.get("profiles") or {}).get(_profile(ctx)) or {}).get(name)
-        if name == "api_key":
-            value = config.mask_key(value) if value else None
+        if value:
+            value = config.display_value(name, value)
     else:
         value = ((data.get("cache") or {}).get("ttl") or {}).get(name)
     if value is not None:
