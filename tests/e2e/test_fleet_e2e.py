@@ -1,0 +1,199 @@
+"""Several "hosts" (separate HOME and XDG folders) sharing one API key through one real Redis:
+the cache, Redis faults and secrets, end to end with the installed `zenovay` against the sandbox."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import zenovay_executable
+
+SECOND_KEY = "zv_e2e_fleet_second_key_0123456789"
+
+
+def host_env(tmp_path, name, sb, redis_url=None, **extra):
+    home = tmp_path / name
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
+                     ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(home / sub)
+    env["HOME"] = str(home)
+    env.update({"ZENOVAY_BASE_URL": sb.base_url, "ZENOVAY_API_KEY": sb.api_key})
+    if redis_url:
+        env["ZENOVAY_REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
+def run(env, *args, timeout=60):
+    return subprocess.run([zenovay_executable(), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def requests_to(sb, path_part):
+    return sum(n for path, n in sb.stats()["by_path"].items() if path_part in path)
+
+
+def first_website_id(env):
+    out = run(env, "websites", "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["websites"][0]["id"]
+
+
+def test_host_b_is_answered_from_host_as_cache_without_a_request(tmp_path, sb, redis_server):
+    host_a = host_env(tmp_path, "a", sb, redis_server.url)
+    host_b = host_env(tmp_path, "b", sb, redis_server.url)
+    wid = first_website_id(host_a)
+    before = sb.stats()["requests"]
+    first = run(host_a, "analytics", wid, "--range", "30d", "--json")
+    assert first.returncode == 0, first.stderr
+    assert sb.stats()["requests"] == before + 1
+    second = run(host_b, "analytics", wid, "--range", "30d", "--json")
+    assert second.returncode == 0, second.stderr
+    assert sb.stats()["requests"] == before + 1  # no request: Redis answered
+    assert json.loads(second.stdout) == json.loads(first.stdout)
+    assert second.stderr == ""
+    # Nothing was written to either host's cache folder: the cache is Redis.
+    for host in ("a", "b"):
+        assert list((tmp_path / host / "cache").rglob("*.json")) == []
+    # --refresh on host B sends one request and stores it for A too.
+    refreshed = run(host_b, "analytics", wid, "--range", "30d", "--json", "--refresh")
+    assert refreshed.returncode == 0 and sb.stats()["requests"] == before + 2
+    # cache info on either host sees the shared entries, and no key in Redis holds the API key.
+    info = run(host_a, "cache", "info", "--json")
+    assert info.returncode == 0, info.stderr
+    data = json.loads(info.stdout)
+    assert data["entries"] == 2 and data["path"] == redis_server.url  # /websites and /analytics
+    r = redis_server.client()
+    for key in r.keys("*"):
+        assert sb.api_key.encode() not in key and sb.api_key.encode() not in (r.get(key) or b"")
+
+
+def test_two_api_keys_never_share_entries(tmp_path, sb, redis_server):
+    host_a = host_env(tmp_path, "a", sb, redis_server.url)
+    host_b = host_env(tmp_path, "b", sb, redis_server.url, ZENOVAY_API_KEY=SECOND_KEY)
+    wid = first_website_id(host_a)
+    assert run(host_a, "analytics", wid, "--json").returncode == 0
+    before = sb.stats()["by_key_fingerprint"]
+    out = run(host_b, "analytics", wid, "--json")
+    assert out.returncode == 0, out.stderr
+    after = sb.stats()["by_key_fingerprint"]
+    new = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert list(new.values()) == [1]  # the second key paid for its own /analytics answer
+
+
+def test_cache_clear_empties_redis_for_every_host(tmp_path, sb, redis_server):
+    host_a = host_env(tmp_path, "a", sb, redis_server.url)
+    host_b = host_env(tmp_path, "b", sb, redis_server.url)
+    wid = first_website_id(host_a)
+    run(host_a, "pages", wid, "--json")
+    cleared = run(host_b, "cache", "clear")
+    assert cleared.returncode == 0 and "Removed 2 cache entries" in cleared.stderr + cleared.stdout
+    assert redis_server.client().keys("zenovay:cache:*") == []
+
+
+def test_redis_down_is_one_warning_and_the_hosts_own_cache(tmp_path, sb):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = host_env(tmp_path, "a", sb, f"redis://:hunter2-pw@127.0.0.1:{port}/0")
+    wid = first_website_id(env)
+    out = run(env, "analytics", wid, "--json")
+    assert out.returncode == 0
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "Redis at redis://:***@127.0.0.1" in warnings[0], out.stderr
+    assert "hunter2-pw" not in out.stderr + out.stdout
+    assert json.loads(out.stdout)["summary"]
+    # the answer went to the host's own cache: a second run costs no request (and warns once again)
+    before = sb.stats()["requests"]
+    again = run(env, "analytics", wid, "--json")
+    assert again.returncode == 0 and sb.stats()["requests"] == before
+
+
+def test_redis_killed_mid_run_completes_with_one_warning(tmp_path, sb, redis_server):
+    """SIGKILL the server while `analytics --all` is fetching (the sandbox's latency keeps it busy)."""
+    env = host_env(tmp_path, "a", sb, redis_server.url)
+    sb.configure(latency=0.3)
+    proc = subprocess.Popen([zenovay_executable(), "analytics", "--all", "--json", "-j", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # wait until the run has stored something in Redis, then kill Redis
+        import time
+
+        deadline = time.monotonic() + 20
+        client = redis_server.client()
+        while time.monotonic() < deadline and not client.keys("zenovay:cache:*"):
+            time.sleep(0.02)
+        assert client.keys("zenovay:cache:*"), "the run never reached Redis"
+        redis_server.kill()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        sb.configure(latency=0)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    data = json.loads(out)
+    assert len(data["websites"]) == 4 and all("error" not in w for w in data["websites"])
+    warnings = [line for line in err.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "Redis" in warnings[0], err
+
+
+def test_secrets_in_the_redis_url_are_never_printed(tmp_path, sb, redis_server):
+    from tests.redis_server import RedisServer
+
+    directory = tmp_path / "r2"
+    directory.mkdir()
+    guarded = RedisServer(directory, password="pw-s3cr3t-value").start()
+    try:
+        env = host_env(tmp_path, "a", sb, guarded.url)
+        outputs = [
+            run(env, "auth", "status"),
+            run(env, "auth", "status", "--json"),
+            run(env, "websites", "--debug"),
+        ]
+        subprocess.run([zenovay_executable(), "config", "set", "redis_url", guarded.url],
+                       env=env, check=True, capture_output=True)
+        outputs += [run(env, "config", "show"), run(env, "config", "get", "redis_url")]
+        for out in outputs:
+            assert "pw-s3cr3t-value" not in out.stdout + out.stderr, out
+        assert "redis://:***@127.0.0.1" in outputs[0].stdout + outputs[0].stderr
+        assert "redis://:***@127.0.0.1" in outputs[-1].stdout
+        # a wrong password: exit 4 with a hint, and the wrong password is not printed either
+        wrong = host_env(tmp_path, "b", sb, f"redis://:not-the-pw-x@127.0.0.1:{guarded.port}/0")
+        out = run(wrong, "websites")
+        assert out.returncode == 4, out.stderr
+        assert "refused the password" in out.stderr and "not-the-pw-x" not in out.stderr + out.stdout
+    finally:
+        guarded.stop()
+
+
+def test_bad_redis_settings_are_usage_errors_before_any_request(tmp_path, sb):
+    env = host_env(tmp_path, "a", sb, "http://localhost:6379")
+    before = sb.stats()["requests"]
+    out = run(env, "websites")
+    assert out.returncode == 2 and "ZENOVAY_REDIS_URL" in out.stderr
+    out = run(host_env(tmp_path, "a", sb), "websites", "--redis", "redis://")
+    assert out.returncode == 2 and "--redis" in out.stderr
+    assert sb.stats()["requests"] == before
+
+
+def test_a_redis_url_without_the_package_names_the_extra(tmp_path, sb, redis_server):
+    """Run the CLI in a Python where `import redis` fails (a sitecustomize hides it)."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['redis'] = None\n")
+    env = host_env(tmp_path, "a", sb, redis_server.url, PYTHONPATH=str(hide))
+    out = subprocess.run([sys.executable, "-m", "zenovay_cli", "websites"], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert "pip install 'zenovay-cli[redis]'" in out.stderr
+    # without a Redis URL the same Python runs fine: nothing imports redis
+    plain = subprocess.run([sys.executable, "-m", "zenovay_cli", "websites", "--json"],
+                           capture_output=True, text=True, env=host_env(tmp_path, "b", sb, PYTHONPATH=str(hide)),
+                           timeout=60)
+    assert plain.returncode == 0, plain.stderr
