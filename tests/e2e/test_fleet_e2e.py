@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.e2e.conftest import zenovay_executable
 
 SECOND_KEY = "zv_e2e_fleet_second_key_0123456789"

@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 
 from zenovay_cli.commands._options import command
-
 from zenovay_cli.context import Context
 
 app = typer.Typer(help="Inspect or empty the response cache (on disk, or on Redis when configured).", no_args_is_help=True)
