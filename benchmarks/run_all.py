@@ -27,12 +27,12 @@ sys.path.insert(0, str(HERE))
 from _perf import machine  # noqa: E402
 
 # Scripts that write --summary-json and accept --no-bytecode; in the order they run.
-WITH_SUMMARY = ("startup", "query", "stream", "fanout")
-ORDER = ("startup", "query", "cache", "stream", "fanout", "export")
+WITH_SUMMARY = ("startup", "query", "stream", "fanout", "answers")
+ORDER = ("startup", "query", "cache", "stream", "fanout", "export", "answers")
 QUICK = {
     "startup": ["-n", "7"], "query": ["-n", "7"], "cache": ["-n", "7"],
     "stream": ["--runs", "1"], "fanout": ["--repeats", "2", "--rate", "120"],
-    "export": ["--part", "a", "--repeats", "1"],
+    "export": ["--part", "a", "--repeats", "1"], "answers": ["--repeats", "3"],
 }
 ACCEPTS_NO_BYTECODE = (*WITH_SUMMARY, "cache")
 
