@@ -566,6 +566,34 @@ def test_reset_clears_faults_stats_and_quotas(make_server):
     assert call(server, "/websites").status_code == 200
 
 
+def test_websites_can_be_renamed_removed_and_revised_until_reset(server):
+    sites = data(call(server, "/websites"))["websites"]
+    a, b = sites[0]["id"], sites[1]["id"]
+    today = server.data().today.isoformat()
+    figures = {"total_visitors": 7, "unique_visitors": 5, "page_views": 9}
+    response = control(server, "websites", {
+        "rename": {a: {"domain": "renamed.example", "name": "Renamed"}},
+        "remove": [b], "revise": {a: {today: figures}},
+    })
+    assert response.status_code == 200, response.text
+    listed = data(call(server, "/websites"))["websites"]
+    assert [w["id"] for w in listed] == [w["id"] for w in sites if w["id"] != b]
+    assert (listed[0]["domain"], listed[0]["name"]) == ("renamed.example", "Renamed")
+    assert call(server, f"/analytics/{b}").status_code == 404
+    overview = data(call(server, f"/analytics/{a}", range="7d"))
+    assert overview["website"]["domain"] == "renamed.example"
+    last = overview["daily_stats"][-1]
+    assert (last["date"], last["total_visitors"], last["page_views"]) == (today, 7, 9)
+    assert overview["summary"]["total_visitors"] == sum(
+        r["total_visitors"] for r in overview["daily_stats"])
+    server.configure(visitors_per_site=251)  # a rebuild of the data keeps the edits
+    assert len(data(call(server, "/websites"))["websites"]) == len(sites) - 1
+    bad = control(server, "websites", {"remove": ["no-such-id"]})
+    assert bad.status_code == 400 and "unknown website" in bad.text
+    control(server, "reset", {})
+    assert data(call(server, "/websites"))["websites"] == sites
+
+
 def test_config_can_be_changed_at_runtime(server):
     response = control(server, "config", {"websites": 6, "rate_limit": 10})
     assert response.status_code == 200

@@ -179,6 +179,54 @@ class SandboxData:
             site.daily_base = 0.0
         self._undated = {site.id for site in self._sites[websites - quiet - undated:websites - quiet]}
         self._by_id = {site.id: site for site in self._sites}
+        self._revised: dict[tuple[str, date], tuple[int, int, int]] = {}
+
+    # -- edits (the control endpoint /__sandbox__/websites) -------------------------------
+
+    def edit(self, changes: dict[str, Any]) -> None:
+        """Change the account as a user of the dashboard would, to test what syncs see:
+        `{"rename": {id: {"domain": d, "name": n}}, "remove": [id, ...],
+        "revise": {id: {"YYYY-MM-DD": {"total_visitors": n, "unique_visitors": n,
+        "page_views": n}}}}` (a revised day stands for data that arrived late).
+        ValueError names what is wrong; nothing is changed then."""
+        if not isinstance(changes, dict):
+            raise ValueError("expected a JSON object")
+        unknown = sorted(set(changes) - {"rename", "remove", "revise"})
+        if unknown:
+            raise ValueError(f"unknown website edit(s): {', '.join(unknown)}")
+        rename = changes.get("rename") or {}
+        remove = changes.get("remove") or []
+        revise = changes.get("revise") or {}
+        if not isinstance(rename, dict) or not isinstance(remove, list) \
+                or not isinstance(revise, dict):
+            raise ValueError("rename and revise are objects keyed by website id; remove is a list")
+        for wid in [*rename, *remove, *revise]:
+            if wid not in self._by_id:
+                raise ValueError(f"unknown website {str(wid)[:60]!r}")
+        revised = {}
+        for wid, by_day in revise.items():
+            if not isinstance(by_day, dict):
+                raise ValueError("revise maps website ids to {date: figures}")
+            for day, figures in by_day.items():
+                try:
+                    when = date.fromisoformat(day)
+                    numbers = tuple(int(figures[k]) for k in
+                                    ("total_visitors", "unique_visitors", "page_views"))
+                except (TypeError, ValueError, KeyError):
+                    raise ValueError(f"revise {wid}: {str(day)[:20]} needs a YYYY-MM-DD date and "
+                                     "total_visitors, unique_visitors, page_views") from None
+                revised[(wid, when)] = numbers
+        if not all(isinstance(new, dict) for new in rename.values()):
+            raise ValueError("rename maps website ids to {domain, name}")
+        for wid, new in rename.items():
+            site = self._by_id[wid]
+            site.domain = str(new.get("domain", site.domain))
+            site.name = str(new.get("name", site.name))
+        gone = set(remove)
+        self._sites = [site for site in self._sites if site.id not in gone]
+        for wid in gone:
+            del self._by_id[wid]
+        self._revised.update(revised)
 
     # -- time -----------------------------------------------------------------------------
 
@@ -244,7 +292,8 @@ class SandboxData:
             numbers = _day_block(
                 self.seed, site.id, site.kind, site.daily_base, site.season_phase, block
             )
-            out.append((date.fromordinal(ordinal), numbers[index]))
+            day = date.fromordinal(ordinal)
+            out.append((day, self._revised.get((site.id, day), numbers[index])))
         return out
 
     def overview(self, website_id: str, range_: str) -> dict[str, Any]:

@@ -181,6 +181,7 @@ class SandboxServer:
         self._resolved: dict[str, bool] = {}
         self._data: SandboxData | None = None
         self._data_key: tuple[Any, ...] | None = None
+        self._edits: list[dict[str, Any]] = []  # website edits, replayed when the data is rebuilt
         self._thread: threading.Thread | None = None
         self._serving = False
         self._httpd = HTTPServer(loopback_address(host), port, self)
@@ -257,12 +258,23 @@ class SandboxServer:
             return self._stats.snapshot()
 
     def reset(self) -> None:
-        """Forget faults, statistics, rate windows and quota usage (not the configuration)."""
+        """Forget faults, statistics, rate windows, quota usage and website edits (not the
+        configuration)."""
         with self._lock:
             self._faults.clear()
             self._stats = Stats()
             self._accounts.clear()
             self._resolved.clear()
+            if self._edits:
+                self._edits = []
+                self._data = None
+
+    def edit_websites(self, changes: dict[str, Any]) -> None:
+        """Rename, remove or revise websites (see SandboxData.edit); undone by reset()."""
+        with self._lock:
+            data = self._dataset()
+            data.edit(changes)
+            self._edits.append(changes)
 
     def resolve_anomalies(self, ids: Iterable[str], resolved: bool = True) -> None:
         """Mark anomalies resolved (or open again), as Zenovay does when a metric recovers."""
@@ -291,6 +303,8 @@ class SandboxServer:
                 visitors_per_site=cfg.visitors_per_site, today=cfg.today,
                 quiet_websites=cfg.quiet_websites, undated_websites=cfg.undated_websites,
             )
+            for changes in self._edits:
+                self._data.edit(changes)
             self._data_key = key
         return self._data
 
@@ -477,7 +491,7 @@ class SandboxServer:
     def _control(self, method: str, path: str, body: bytes) -> Response:
         allowed = {
             "/stats": ("GET",), "/faults": ("GET", "POST", "DELETE"), "/reset": ("POST",),
-            "/config": ("GET", "POST"), "/anomalies": ("GET", "POST"),
+            "/config": ("GET", "POST"), "/anomalies": ("GET", "POST"), "/websites": ("POST",),
         }
         if path not in allowed:
             return failure(404, "NOT_FOUND", f"Unknown control endpoint. Try: {', '.join(allowed)}")
@@ -488,6 +502,9 @@ class SandboxServer:
             payload = json.loads(body.decode("utf-8")) if body.strip() else {}
             if path == "/stats":
                 return _plain(self.stats())
+            if path == "/websites":
+                self.edit_websites(payload)
+                return _plain({"ok": True})
             if path == "/reset":
                 self.reset()
                 return _plain({"ok": True})
