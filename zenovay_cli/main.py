@@ -23,7 +23,7 @@ Try it with no account: `zenovay --demo analytics --all`.
 # that this list is the tree.
 QUERY_COMMANDS = ("usage", "websites", "analytics", "visitors", "pages", "countries", "tech", "errors")
 ADVANCED_COMMANDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")
-COMMANDS = (*QUERY_COMMANDS, *ADVANCED_COMMANDS, "report", "digest", "export", "alert", "api", "doctor", "completion", "auth", "config", "cache", "sandbox")
+COMMANDS = (*QUERY_COMMANDS, *ADVANCED_COMMANDS, "report", "digest", "export", "alert", "api", "doctor", "completion", "auth", "config", "cache", "history", "sandbox")
 
 # The root options (see `root` below): flags, and options that take the next argument as value.
 _ROOT_FLAGS = frozenset(("--demo", "--no-color", "--debug"))
@@ -76,6 +76,10 @@ def _register(app, only: str | None = None) -> None:
         from zenovay_cli.commands import cache_cmd
 
         app.add_typer(cache_cmd.app, name="cache")
+    if wanted("history"):
+        from zenovay_cli.commands import history_cmd
+
+        app.add_typer(history_cmd.app, name="history")
     if wanted("sandbox"):
         from zenovay_cli.commands import sandbox_cmd
 

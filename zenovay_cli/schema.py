@@ -207,3 +207,100 @@ def newest_visit(data: Any) -> str | None:
         if isinstance(item, Mapping) and isinstance(item.get("visited_at"), str):
             return item["visited_at"]
     return None
+
+
+# --- rows the history store keeps (history sync) -------------------------------------------------
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _first_of(row: Mapping, keys: tuple[str, ...]) -> Any:
+    return next((row[k] for k in keys if k in row), None)
+
+
+def daily_rows(analytics: Any) -> list[tuple[str, int | None, int | None, int | None]]:
+    """(date, visitors, unique_visitors, page_views) of each `daily_stats` row (or the old
+    `dailyStats`) whose date is a YYYY-MM-DD text; figures that are not whole numbers are None."""
+    import re
+
+    if not isinstance(analytics, Mapping):
+        return []
+    items = _first_of(analytics, DAILY_KEYS)
+    out = []
+    for row in items if isinstance(items, list) else []:
+        if not isinstance(row, Mapping):
+            continue
+        day = row.get("date")
+        if not isinstance(day, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day[:10]):
+            continue
+        out.append((
+            day[:10],
+            _int_or_none(_first_of(row, METRIC_KEYS["visitors"])),
+            _int_or_none(_first_of(row, METRIC_KEYS["unique_visitors"])),
+            _int_or_none(_first_of(row, METRIC_KEYS["page_views"])),
+        ))
+    return out
+
+
+def _items(data: Any, keys: tuple[str, ...]) -> list[Mapping]:
+    if isinstance(data, list):
+        items: Any = data
+    elif isinstance(data, Mapping):
+        items = _first_of(data, keys)
+    else:
+        items = None
+    return [i for i in items if isinstance(i, Mapping)] if isinstance(items, list) else []
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def country_rows(data: Any) -> list[tuple[str, str | None, int | None]]:
+    """(code, name, visitors) of a /countries answer; rows with neither code nor name dropped."""
+    out = []
+    for row in _items(data, COUNTRIES_KEYS):
+        code = _text_or_none(_first_of(row, ("country_code", "code")))
+        name = _text_or_none(_first_of(row, ("country_name", "name", "country")))
+        if code or name:
+            out.append((code or name or "", name, _int_or_none(row.get("visitors"))))
+    return out
+
+
+def page_rows(data: Any) -> list[tuple[str, str | None, int | None, int | None]]:
+    """(url, title, visitors, page views) of a /pages answer (an undocumented shape)."""
+    out = []
+    for row in _items(data, PAGES_KEYS):
+        url = _text_or_none(_first_of(row, ("url", "path", "page_url")))
+        if url:
+            out.append((url, _text_or_none(row.get("title")),
+                        _int_or_none(_first_of(row, ("visitors", "unique_visitors"))),
+                        _int_or_none(_first_of(row, ("views", "page_views", "pageViews")))))
+    return out
+
+
+TECH_DIMENSIONS = {  # /technology list -> the history store's dimension
+    "browsers": "browser", "operating_systems": "os", "operatingSystems": "os", "os": "os",
+    "device_types": "device", "deviceTypes": "device", "devices": "device",
+}
+
+
+def tech_rows(data: Any) -> dict[str, list[tuple[str, int | None]]]:
+    """{"browser"|"os"|"device": [(name, visitors)]} of a /technology answer (undocumented)."""
+    out: dict[str, list[tuple[str, int | None]]] = {}
+    if not isinstance(data, Mapping):
+        return out
+    for key, dimension in TECH_DIMENSIONS.items():
+        for row in _items(data.get(key), ()):
+            name = _text_or_none(_first_of(row, ("name", "browser", "os", "device_type", "type")))
+            if name:
+                out.setdefault(dimension, []).append((name, _int_or_none(row.get("visitors"))))
+    return out

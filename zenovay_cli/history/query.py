@@ -76,9 +76,10 @@ def _compared(row: dict[str, Any], cur: Sums, prev: Sums, start: date, end: date
     row["compare_start"] = start.isoformat()
     row["compare_end"] = end.isoformat()
     row.update(_figures(prev, (end - start).days + 1, "compare_"))
-    covered = prev.days > 0 and cur.days > 0
-    row["visitors_change_pct"] = change_pct(cur.visitors, prev.visitors) if covered else None
-    row["page_views_change_pct"] = change_pct(cur.page_views, prev.page_views) if covered else None
+    # A change is only stated between two whole periods: a sum missing days is not comparable.
+    whole = row.get("days_missing") == 0 and row["compare_days_missing"] == 0
+    row["visitors_change_pct"] = change_pct(cur.visitors, prev.visitors) if whole else None
+    row["page_views_change_pct"] = change_pct(cur.page_views, prev.page_views) if whole else None
 
 
 def show(
@@ -164,8 +165,11 @@ def rollup(
         doc["compare_from"], doc["compare_to"] = cwin.start.isoformat(), cwin.end.isoformat()
         total["compare_visitors"] = all_prev.visitors
         total["compare_page_views"] = all_prev.page_views
-        total["visitors_change_pct"] = change_pct(all_cur.visitors, all_prev.visitors)
-        total["page_views_change_pct"] = change_pct(all_cur.page_views, all_prev.page_views)
+        whole = all(r["days_missing"] == 0 and r["compare_days_missing"] == 0 for r, _ in rows)
+        total["visitors_change_pct"] = (
+            change_pct(all_cur.visitors, all_prev.visitors) if whole else None)
+        total["page_views_change_pct"] = (
+            change_pct(all_cur.page_views, all_prev.page_views) if whole else None)
     doc["total"] = total
     doc["websites"] = [row for row, _ in rows]
     doc["missing_days"] = missing
@@ -213,3 +217,83 @@ def _covered_sums(
         return None
     return {"visitors": s.visitors, "page_views": s.page_views,
             "unique_visitors": s.unique_visitors, "days": s.days}
+
+
+# ------------------------------------------------------------------------------- terminal tables
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}%"
+
+
+def _table_row(label: str, row: dict[str, Any], compared: bool) -> dict[str, Any]:
+    unique = row["unique_visitors"]
+    out: dict[str, Any] = {
+        "period": label,
+        "visitors": row["visitors"],
+        "page_views": row["page_views"],
+        # "≈": a sum of daily unique visitors counts a visitor of two days twice.
+        "unique_visitors": f"≈{unique:,}" if unique is not None and row["unique_visitors_approximate"]
+        else unique,
+    }
+    if row.get("days_missing"):
+        out["days_missing"] = row["days_missing"]
+    if compared:
+        start, end = row["compare_start"], row["compare_end"]
+        out["compared_with"] = start if start == end else f"{start}..{end}"
+        out["compare_visitors"] = row["compare_visitors"]
+        out["visitors_change"] = _pct(row["visitors_change_pct"])
+        out["compare_page_views"] = row["compare_page_views"]
+        out["page_views_change"] = _pct(row["page_views_change_pct"])
+    return out
+
+
+def show_table(doc: dict[str, Any]) -> dict[str, Any]:
+    """The `history show` document as a terminal shows it: a heading and one compact table whose
+    last row is the window's total."""
+    compared = doc.get("compare") is not None
+    rows = [_table_row(p["period"], p, compared) for p in doc["periods"]]
+    rows.append(_table_row("total", doc["total"], compared))
+    site = doc["website"]
+    head: dict[str, Any] = {
+        "website": site["domain"] or site["id"],
+        "window": f"{doc['from']}..{doc['to']} ({doc['total']['days']} days, by {doc['by']})",
+    }
+    if compared:
+        head["compared_with"] = f"{doc['compare_from']}..{doc['compare_to']} ({doc['compare']})"
+    head["periods"] = rows
+    return head
+
+
+def rollup_table(doc: dict[str, Any]) -> dict[str, Any]:
+    compared = doc.get("compare") is not None
+    rows = []
+    for row in doc["websites"]:
+        site = row["website"]
+        out: dict[str, Any] = {
+            "website": (site["domain"] or site["id"]) + (" (removed)" if row["removed"] else ""),
+            "visitors": row["visitors"], "share": "" if row["share_pct"] is None
+            else f"{row['share_pct']:.1f}%",
+            "page_views": row["page_views"],
+            "unique_visitors": None if row["unique_visitors"] is None else f"≈{row['unique_visitors']:,}",
+        }
+        if row["days_missing"]:
+            out["days_missing"] = row["days_missing"]
+        if compared:
+            out["compare_visitors"] = row["compare_visitors"]
+            out["visitors_change"] = _pct(row["visitors_change_pct"])
+        rows.append(out)
+    total = doc["total"]
+    last: dict[str, Any] = {"website": f"total ({total['websites']} websites)",
+                            "visitors": total["visitors"], "share": "100.0%" if total["visitors"] else "",
+                            "page_views": total["page_views"],
+                            "unique_visitors": f"≈{total['unique_visitors']:,}"}
+    if compared:
+        last["compare_visitors"] = total["compare_visitors"]
+        last["visitors_change"] = _pct(total["visitors_change_pct"])
+    rows.append(last)
+    head: dict[str, Any] = {"window": f"{doc['from']}..{doc['to']}"}
+    if compared:
+        head["compared_with"] = f"{doc['compare_from']}..{doc['compare_to']} ({doc['compare']})"
+    head["websites"] = rows
+    return head
