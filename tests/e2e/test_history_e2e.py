@@ -281,3 +281,33 @@ def test_show_says_which_days_are_missing_and_exit_5_when_none(cli, hsb, db):
     assert "not in the store" in partly.stderr and "2024-02-01..2024-02-09" in partly.stderr
     none = ok(cli("history", "show", wid, "--db", str(db), "--from", "2023-01-01", "--to", "2023-01-31"), 5)
     assert "none of the days" in none.stderr
+
+
+def test_export_to_sqlite_keeps_the_history_of_the_nightly_run(cli, hsb, db, tmp_path):
+    out = tmp_path / "exports"
+    result = ok(cli("export", "--out", str(out), "--range", "7d", "--to", f"sqlite://{db}"))
+    assert len([p for p in out.iterdir() if p.suffix == ".json"]) == WEBSITES
+    assert api_requests(hsb) == 1 + WEBSITES * 2  # the export's own requests: nothing more for 7d
+    assert "history: 4 websites, 28 days added" in result.stderr
+    expected = truth()
+    stored = sql(cli, db, "SELECT website_id, date, total_visitors FROM daily_stats")
+    assert sorted((r["website_id"], r["date"], r["total_visitors"]) for r in stored) == sorted(
+        (wid, day.isoformat(), row["total_visitors"]) for wid, rows in expected.items()
+        for day, row in rows.items() if day > TODAY - timedelta(days=7))
+    # The countries snapshot is the export's own answer (the API's default 20 rows), reused.
+    countries = sql(cli, db, "SELECT time_range, count(*) AS n, sum(visitors) AS v FROM breakdowns "
+                             "WHERE dimension = 'country'")
+    data = SandboxData(seed=0, websites=WEBSITES, visitors_per_site=2500, today=TODAY)
+    top = [row for wid in data.website_ids for row in data.countries(wid, "7d", limit=20)]
+    assert countries == [{"time_range": "7d", "n": len(top), "v": sum(r["visitors"] for r in top)}]
+
+
+def test_export_format_sqlite_at_24h_fetches_the_daily_rows_once_more(cli, hsb, db, tmp_path):
+    hsb.reset()
+    result = ok(cli("export", "--format", "sqlite", "--to", f"sqlite:{db}", "--out", str(tmp_path / "x")))
+    assert not (tmp_path / "x").exists()  # no files with --format sqlite
+    # websites, then per website: analytics 24h + countries 24h + analytics 1y (new to the store)
+    assert api_requests(hsb) == 1 + WEBSITES * 3
+    assert "1460 days added" in result.stderr
+    bad = ok(cli("export", "--to", "postgres://db/x"), 2)
+    assert "only sqlite" in bad.stderr

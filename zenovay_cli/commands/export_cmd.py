@@ -14,7 +14,8 @@ from zenovay_cli.sites import DEFAULT_CONCURRENCY
 EPILOG = (
     "Examples: zenovay export --out /var/lib/zenovay  ·  "
     "zenovay export --website mysite.com --include pages --format csv  ·  "
-    "crontab: 0 2 * * * zenovay export --out /var/lib/zenovay"
+    "crontab: 0 2 * * * zenovay export --out /var/lib/zenovay  ·  "
+    "with history: 0 2 * * * zenovay export --out /var/lib/zenovay --to sqlite:///var/lib/zenovay/history.db"
 )
 
 
@@ -22,6 +23,7 @@ class ExportFormat(str, Enum):
     json = "json"
     csv = "csv"
     ndjson = "ndjson"
+    sqlite = "sqlite"
 
 
 class Extra(str, Enum):
@@ -38,7 +40,8 @@ def export(
     ctx: Context,
     out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Folder for the files (created if missing).")] = "exports",
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.h24,
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json: one file per website; csv/ndjson: one file per run.", case_sensitive=False)] = ExportFormat.json,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="json: one file per website; csv/ndjson: one file per run; sqlite: no files, only the history store (--to, or the default one).", case_sensitive=False)] = ExportFormat.json,
+    to: Annotated[str | None, typer.Option("--to", help="Also keep the history in this SQLite store: sqlite:///abs/path.db or sqlite:rel/path.db (as `zenovay history sync`; with --range 24h one more request per website fetches 7d of daily rows).", show_default=False)] = None,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website, id or domain (repeatable) [default: all].", show_default=False)] = None,
     include: Annotated[list[Extra] | None, typer.Option("--include", "-i", help="Also export pages and/or technology (repeatable).", show_default=False)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
@@ -52,23 +55,65 @@ def export(
     if not out.strip():  # an unset $DIR in a cron line must not export into the working directory
         raise UsageError("--out is empty", hint="Give the folder for the files, e.g. --out /var/lib/zenovay.")
     extras = list(dict.fromkeys(e.value for e in include or []))
+    history_path = _history_path(to, fmt.value)
     on_lock_wait = None if quiet else ctx.out.status
-    with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
-        for name in lock.cleaned:
-            ctx.out.warn(f"removed a half-written file left by an interrupted run: {name}")
-        run = _Export(ctx, Path(out), range_.value, extras, quiet)
-        run.fetch_and_write(website or [], fmt.value, concurrency)
+    store = None
+    if history_path is not None:
+        from zenovay_cli.history.store import Store
+
+        store = Store(history_path)  # checked (created or migrated) before any request
+    try:
+        run = _Export(ctx, Path(out), range_.value, extras, quiet, store)
+        if fmt is ExportFormat.sqlite:  # no files: the store has its own writer lock
+            run.fetch_and_write(website or [], fmt.value, concurrency)
+        else:
+            with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
+                for name in lock.cleaned:
+                    ctx.out.warn(f"removed a half-written file left by an interrupted run: {name}")
+                run.fetch_and_write(website or [], fmt.value, concurrency)
+    finally:
+        if store is not None:
+            store.close()
     run.report()
+
+
+def _history_path(to: str | None, fmt: str) -> Path | None:
+    """The history store an export also fills: --to sqlite:..., or the default with --format sqlite."""
+    from zenovay_cli.errors import UsageError
+
+    if to is None:
+        if fmt != "sqlite":
+            return None
+        from zenovay_cli.commands.history_cmd import db_path
+
+        return db_path(None)
+    if not to.startswith("sqlite:"):
+        raise UsageError(f"--to {to!r}: only sqlite: stores are supported",
+                         hint="Use --to sqlite:///var/lib/zenovay/history.db (absolute) or sqlite:history.db.")
+    rest = to[len("sqlite:"):]
+    # sqlite:///abs/path.db is /abs/path.db (as in file:// URLs); sqlite:rel.db is relative.
+    path = rest[2:] if rest.startswith("///") else rest
+    if not path or path.startswith("//"):
+        raise UsageError(f"--to {to!r} names no file", hint="Use --to sqlite:///var/lib/zenovay/history.db.")
+    return Path(path).expanduser()
 
 
 class _Export:
     """One export run: the websites fetched under one budget (sites.SiteRun), each one's file
     written as soon as it is done."""
 
-    def __init__(self, ctx: Context, out: Path, range_value: str, extras: list, quiet: bool) -> None:
+    def __init__(self, ctx: Context, out: Path, range_value: str, extras: list, quiet: bool,
+                 store=None) -> None:
         from zenovay_cli import export as files
 
         self.ctx, self.out, self.range, self.extras, self.quiet = ctx, out, range_value, extras, quiet
+        self.store = store
+        self.history_changes: list = []
+        if store is not None:
+            from zenovay_cli.history import sync as hs
+
+            self.today = hs.today_utc()
+            self.known_last = hs.last_days(store)
         # The date of the run, taken once after the lock: a run that crosses midnight (or waited
         # for the lock past it) still writes one day's set of names.
         self.date = files.export_date()
@@ -88,7 +133,25 @@ class _Export:
             extra["pages"] = client.get_pages(wid, self.range)
         if "technology" in self.extras:
             extra["technology"] = client.get_technology(wid, self.range)
-        return files.build_record(site, analytics, countries, self.date, extra)
+        record = files.build_record(site, analytics, countries, self.date, extra)
+        return record, self._history(client, site, analytics, countries, extra)
+
+    def _history(self, client, site: dict, analytics, countries, extra: dict):
+        """The rows the history store keeps, from the answers above; a 24h answer holds only
+        today's (still growing) row, so the daily rows then come from one more, longer answer."""
+        if self.store is None:
+            return None
+        from zenovay_cli.history import sync as hs
+
+        info = hs.site_info(site)
+        answers = {"countries": countries, **extra}
+        daily_range = self.range
+        if self.range == "24h":
+            daily_range = hs.auto_range(self.known_last.get(info.website_id), self.today)
+        else:
+            answers["analytics"] = analytics
+        return hs.fetch_site(client, info, daily_range, ("countries", *self.extras), answers,
+                             snapshot_range=self.range)
 
     def fetch_and_write(self, wanted: list, fmt: str, concurrency: int) -> None:
         from zenovay_cli import export as files
@@ -97,8 +160,10 @@ class _Export:
         from zenovay_cli.sites import SiteRun, select
 
         write_errors: dict[int, BaseException] = {}
+        sync_id = self.store.start_sync("export") if self.store is not None else 0
         with SiteRun(self.ctx, quiet=self.quiet) as run:
-            self.sites = select(run.websites(), wanted)
+            listed = run.websites()
+            self.sites = select(listed, wanted)
             run.learn_limit()
             names = files.plan_filenames(self.sites, self.date, "json") if fmt == "json" else {}
             index_of = {id(site): n for n, site in enumerate(self.sites)}
@@ -107,11 +172,16 @@ class _Export:
                 # Runs in the main thread: files are written one at a time, each whole or not at
                 # all, as soon as its website is done, so a run killed late keeps what it had.
                 bar.advance(item=website_domain(outcome.item))
-                if not outcome.ok or fmt != "json":
+                if not outcome.ok:
+                    return
+                record, fetched = outcome.value
+                if fetched is not None:  # one transaction per website, as `history sync`
+                    self.history_changes.append(fetched.save(self.store, self.date))
+                if fmt != "json":
                     return
                 try:
                     path = files.write_record_file(
-                        self.out, names[website_id(outcome.item)], outcome.value, sync_dir=False
+                        self.out, names[website_id(outcome.item)], record, sync_dir=False
                     )
                 except ZenovayError as exc:
                     write_errors[index_of[id(outcome.item)]] = exc
@@ -125,8 +195,18 @@ class _Export:
             files.sync_directory(self.out)  # one fsync makes every rename above durable
         for n, exc in write_errors.items():
             self.outcomes[n].error, self.outcomes[n].value = exc, None
-        records = [o.value for o in self.outcomes if o.ok]
-        if fmt != "json" and records:
+        if self.store is not None:
+            if not wanted:
+                self.store.mark_removed([website_id(s) for s in listed if website_id(s)])
+            from zenovay_cli.history.store import Changes
+
+            totals = Changes()
+            for change in self.history_changes:
+                totals += change
+            self.store.finish_sync(sync_id, websites=len(self.sites), totals=totals,
+                                   failed=sum(1 for o in self.outcomes if not o.ok))
+        records = [o.value[0] for o in self.outcomes if o.ok]
+        if fmt in ("csv", "ndjson") and records:
             self.written.append(files.write_table_file(self.out, records, self.date, fmt))
             if fmt == "csv" and self.extras:  # ndjson lines carry them; csv gets a file each
                 self.written.extend(files.write_included_csv_files(self.out, records, self.date, self.extras))
@@ -141,6 +221,11 @@ class _Export:
         if not self.quiet:
             for path in sorted(self.written):
                 out.text(path)
+            if self.store is not None:
+                added = sum(c.added for c in self.history_changes)
+                changed = sum(c.changed for c in self.history_changes)
+                out.info(f"history: {len(self.history_changes)} websites, {added} days added, "
+                         f"{changed} changed, in {self.store.path}")
         results = [files.ExportResult(website_id(o.item), website_domain(o.item), o.error) for o in self.outcomes]
         if any(not o.ok for o in self.outcomes):
             for line in files.summarize(results).splitlines():

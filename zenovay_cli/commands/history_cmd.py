@@ -39,7 +39,8 @@ class Compare(str, Enum):
     same_weekday = "same-weekday"
 
 
-def _db(path: Path | None) -> Path:
+def db_path(path: Path | None) -> Path:
+    """--db, or the default store (its folder created 0700)."""
     from zenovay_cli.history.store import default_path
 
     if path is not None:
@@ -75,7 +76,7 @@ def sync(
 
     plan = hs.SyncPlan(backfill.value if backfill else None, hs.parse_breakdowns(breakdowns),
                        list(website or []), concurrency, quiet)
-    path = _db(db)
+    path = db_path(db)
     with st.Store(path) as store:  # checked (and created or migrated) before any request
         results, outcomes = hs.run_sync(ctx, store, plan)
     if not quiet:
@@ -115,7 +116,7 @@ def show(
     today = _today()
     window = d.Window(d.parse_date(from_, today, option="--from"), d.parse_date(to, today, option="--to"))
     how = compare.value if compare else None
-    conn = st.connect_readonly(_db(db))
+    conn = st.connect_readonly(db_path(db))
     try:
         if all_:
             if website is not None:
@@ -212,7 +213,7 @@ def info(ctx: Context, db: DbOpt = None) -> None:
     """Show the store's file, size, schema version, and per website its first and last day."""
     from zenovay_cli.history import store as st
 
-    path = _db(db)
+    path = db_path(db)
     conn = st.connect_readonly(path)
     try:
         doc = st.info(conn, path)
@@ -241,7 +242,7 @@ def sql(
     from zenovay_cli.history import store as st
 
     sqlguard.check(statement)  # before the file is opened
-    conn = st.connect_readonly(_db(db))
+    conn = st.connect_readonly(db_path(db))
     try:
         rows = sqlguard.run(conn, statement)
     finally:

@@ -56,20 +56,30 @@ def requests_per_website(breakdowns: Sequence[str]) -> int:
 @dataclass
 class Fetched:
     site: st.SiteInfo
-    time_range: str
+    time_range: str  # of the daily rows
     days: list[st.DayRow]
     breakdowns: dict[str, list[st.BreakdownRow]]
     fetched_at: str
+    snapshot_range: str = ""  # of the breakdown snapshots (export --range 24h: 24h)
+
+    def save(self, store: st.Store, sync_date: str) -> st.Changes:
+        return store.save_website(self.site, self.days, self.breakdowns,
+                                  fetched_at=self.fetched_at, sync_date=sync_date,
+                                  time_range=self.snapshot_range or self.time_range)
 
 
 def fetch_site(client: Any, site: st.SiteInfo, time_range: str, breakdowns: Sequence[str],
-               analytics: Any = None, countries: Any = None) -> Fetched:
+               answers: dict[str, Any] | None = None, snapshot_range: str | None = None) -> Fetched:
     """One website's answers (analytics for the daily rows, then each breakdown), as rows.
 
-    `analytics` / `countries` already fetched for the same range (by export) are reused.
+    `answers` holds what the caller (export) already fetched: "analytics" for `time_range`, and
+    "countries", "pages", "technology" for `snapshot_range`; those are not asked for again.
     """
     from zenovay_cli import schema
 
+    answers = answers or {}
+    snap = snapshot_range or time_range
+    analytics = answers.get("analytics")
     if analytics is None:
         analytics = client.get_analytics(site.website_id, time_range)
     # The time the answer came back: what "a newer answer wins" compares.
@@ -77,16 +87,21 @@ def fetch_site(client: Any, site: st.SiteInfo, time_range: str, breakdowns: Sequ
     days = [st.DayRow(*row) for row in schema.daily_rows(analytics)]
     found: dict[str, list[st.BreakdownRow]] = {}
     if "countries" in breakdowns:
+        countries = answers.get("countries")
         if countries is None:
-            countries = client.get_countries(site.website_id, time_range, BREAKDOWN_LIMIT)
+            countries = client.get_countries(site.website_id, snap, BREAKDOWN_LIMIT)
         found["country"] = [st.BreakdownRow(code, name, visitors)
                             for code, name, visitors in schema.country_rows(countries)]
     if "pages" in breakdowns:
-        pages = client.get_pages(site.website_id, time_range, BREAKDOWN_LIMIT)
+        pages = answers.get("pages")
+        if pages is None:
+            pages = client.get_pages(site.website_id, snap, BREAKDOWN_LIMIT)
         found["page"] = [st.BreakdownRow(url, title, visitors, views)
                          for url, title, visitors, views in schema.page_rows(pages)]
     if "technology" in breakdowns:
-        tech = client.get_technology(site.website_id, time_range)
+        tech = answers.get("technology")
+        if tech is None:
+            tech = client.get_technology(site.website_id, snap)
         for dimension, rows in schema.tech_rows(tech).items():
             found[dimension] = [st.BreakdownRow(name, None, visitors) for name, visitors in rows]
     identity = analytics.get("website") if isinstance(analytics, dict) else None
@@ -94,7 +109,16 @@ def fetch_site(client: Any, site: st.SiteInfo, time_range: str, breakdowns: Sequ
         site = st.SiteInfo(site.website_id,
                            schema.website_domain(identity) or site.domain,
                            identity.get("name") if isinstance(identity.get("name"), str) else site.name)
-    return Fetched(site, time_range, days, found, fetched_at)
+    return Fetched(site, time_range, days, found, fetched_at, snap)
+
+
+def site_info(site: dict) -> st.SiteInfo:
+    from zenovay_cli import schema
+    from zenovay_cli.sites import require_id
+
+    name = site.get("name")
+    return st.SiteInfo(require_id(site), schema.website_domain(site) or None,
+                       name if isinstance(name, str) else None)
 
 
 @dataclass
@@ -141,7 +165,7 @@ def run_sync(ctx: Context, store: st.Store, plan: SyncPlan,
     a kill) keeps what was done; the caller turns the outcomes into the exit code.
     """
     from zenovay_cli import schema
-    from zenovay_cli.sites import SiteRun, require_id, select
+    from zenovay_cli.sites import SiteRun, select
 
     # The store wants the API's newest numbers, not a cached answer up to minutes old.
     ctx.set_request(replace(ctx.request, refresh=not ctx.request.no_cache or ctx.request.refresh))
@@ -157,10 +181,8 @@ def run_sync(ctx: Context, store: st.Store, plan: SyncPlan,
         run.learn_limit()
 
         def task(client: Any, site: dict) -> Fetched:
-            wid = require_id(site)
-            info = st.SiteInfo(wid, schema.website_domain(site) or None,
-                               site.get("name") if isinstance(site.get("name"), str) else None)
-            time_range = plan.backfill or auto_range(known_last.get(wid), today)
+            info = site_info(site)
+            time_range = plan.backfill or auto_range(known_last.get(info.website_id), today)
             return fetch_site(client, info, time_range, plan.breakdowns)
 
         def on_done(outcome: Any) -> None:
@@ -170,10 +192,7 @@ def run_sync(ctx: Context, store: st.Store, plan: SyncPlan,
                 fetched: Fetched = outcome.value
                 result.time_range, result.days = fetched.time_range, len(fetched.days)
                 result.domain = fetched.site.domain
-                result.changes = store.save_website(
-                    fetched.site, fetched.days, fetched.breakdowns, fetched_at=fetched.fetched_at,
-                    sync_date=sync_date, time_range=fetched.time_range,
-                )
+                result.changes = fetched.save(store, sync_date)
                 totals.__iadd__(result.changes)
             else:
                 result.error = ctx.redact(getattr(outcome.error, "message", str(outcome.error)))
