@@ -130,13 +130,14 @@ def rollup(
     """Every stored website over `window`: totals, each site's share of all visitors, a totals
     row, and with `compare` the comparison window's figures and the change."""
     cwin = d.compare_window(window, compare) if compare else None
-    start = min(window.start, cwin.start) if cwin else window.start
+    # Summed by SQLite, one pass per window: the whole store can be the window.
+    cur_sums = window_sums(conn, window.start, window.end)
+    prev_sums = window_sums(conn, cwin.start, cwin.end) if cwin else {}
     rows = []
     all_cur, all_prev = Sums(), Sums()
     missing: dict[str, int] = {}
     for site in store.websites(conn):
-        days = load_days(conn, site.website_id, start, window.end)
-        cur = sums(days, window.start, window.end)
+        cur = cur_sums.get(site.website_id, Sums())
         row: dict[str, Any] = {
             "website": {"id": site.website_id, "domain": site.domain, "name": site.name},
             "removed": site.removed_at is not None,
@@ -146,7 +147,7 @@ def rollup(
             missing[site.domain or site.website_id] = window.days - cur.days
         _accumulate(all_cur, cur)
         if cwin is not None:
-            prev = sums(days, cwin.start, cwin.end)
+            prev = prev_sums.get(site.website_id, Sums())
             _compared(row, cur, prev, cwin.start, cwin.end)
             _accumulate(all_prev, prev)
         rows.append((row, cur))
@@ -174,6 +175,18 @@ def rollup(
     doc["websites"] = [row for row, _ in rows]
     doc["missing_days"] = missing
     return doc
+
+
+def window_sums(conn: sqlite3.Connection, start: date, end: date) -> dict[str, Sums]:
+    """Per website, the sums of its stored days from `start` to `end`."""
+    return {
+        wid: Sums(days, tv or 0, uv or 0, pv or 0)
+        for wid, days, tv, uv, pv in conn.execute(
+            "SELECT website_id, count(*), sum(total_visitors), sum(unique_visitors), "
+            "sum(page_views) FROM daily_stats WHERE date BETWEEN ? AND ? GROUP BY website_id",
+            (start.isoformat(), end.isoformat()),
+        )
+    }
 
 
 def _accumulate(into: Sums, part: Sums) -> None:
