@@ -2,7 +2,7 @@
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -139,7 +139,7 @@ def _today():
     return today_utc()
 
 
-def _emit(ctx: Context, kind: str, doc: dict, records: list, table: dict) -> None:
+def _emit(ctx: Context, kind: str, doc: Any, records: list, table: Any) -> None:
     if ctx.fmt == "json":
         ctx.out.emit(kind, doc, "json")
     elif ctx.fmt == "table":
