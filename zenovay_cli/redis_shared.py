@@ -78,7 +78,7 @@ class RedisAlertState:
         name = hashed(state_name)
         self.key = link.key("alert", api_key_fingerprint, name)
         self.lock = RedisLock(link, f"alert:{api_key_fingerprint}:{name}", ttl=300.0)
-        self.where = f"Redis at {link.config.display}"
+        self.where = f"state in Redis at {link.config.display}"
 
     @contextmanager
     def locked(self, wait: float = 60.0) -> Iterator[bool]:

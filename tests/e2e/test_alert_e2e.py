@@ -28,11 +28,16 @@ class Receiver:
     def __init__(self) -> None:
         self.posts: list[dict] = []
         self.status = 200
+        self.delay = 0.0  # seconds each POST takes to answer (Slack can take about one)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.delay:
+                    import time
+
+                    time.sleep(receiver.delay)
                 receiver.posts.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")

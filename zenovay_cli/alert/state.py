@@ -236,35 +236,46 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def load_state(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str | None]:
-    """Read the state file: returns (state, warning).
-
-    A missing file is a normal first run: (empty state, None). A file that cannot be read, is
-    not JSON or has the wrong shape is treated as empty and a warning is returned for stderr
-    (documented choice: the check must still run; the cost is that alerts already firing are
-    announced again, and resolutions of alerts recorded only there are not sent). Individual
-    malformed alert records are dropped with a warning. Never raises.
-    """
+    """Read the state file: returns (state, warning). Never raises; see parse_state."""
     path = Path(path)
+    where = f"state file {path}"
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return empty_state(), None
     except OSError as exc:
-        return empty_state(), (f"cannot read alert state file {path} ({exc.strerror or exc}); "
+        return parse_state(None, where, f"{exc.strerror or exc}")
+    return parse_state(raw, where)
+
+
+def parse_state(raw: bytes | None, where: str, problem: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """The state in a stored document (a file's bytes, a Redis value): returns (state, warning).
+
+    Nothing stored (b"" or None without a problem) is a normal first run: (empty state, None). A
+    document that cannot be read (`problem`), is not JSON or has the wrong shape is treated as
+    empty and a warning is returned for stderr (documented choice: the check must still run; the
+    cost is that alerts already firing are announced again, and resolutions of alerts recorded
+    only there are not sent). Individual malformed alert records are dropped with a warning.
+    `where` names the document in warnings ("state file PATH", "state in Redis at URL").
+    """
+    if problem is not None:
+        return empty_state(), (f"cannot read alert {where} ({problem}); "
                                "treating it as empty, so firing alerts may be notified again")
+    if not raw:
+        return empty_state(), None
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         doc = None
     alerts = doc.get("alerts") if isinstance(doc, dict) else None
     if (not isinstance(doc, dict) or doc.get("version") != STATE_VERSION
             or not isinstance(alerts, dict)):
-        return empty_state(), (f"alert state file {path} is corrupt or from another version; "
+        return empty_state(), (f"alert {where} is corrupt or from another version; "
                                "treating it as empty, so firing alerts may be notified again")
     kept = {fp: rec for fp, rec in alerts.items() if isinstance(fp, str) and isinstance(rec, dict)}
     warning = None
     if len(kept) != len(alerts):
-        warning = (f"alert state file {path}: ignored {len(alerts) - len(kept)} malformed "
+        warning = (f"alert {where}: ignored {len(alerts) - len(kept)} malformed "
                    "record(s)")
     return {"version": STATE_VERSION, "alerts": kept}, warning
 

@@ -230,40 +230,66 @@ def _fetch(st: Context, websites, all_, rules, range_value):
     return results, aliases, anomalies
 
 
+def _state_store(st: Context, state_file):
+    """The alert state this run reads and writes: the state file, or Redis when configured."""
+    from zenovay_cli.alert.store import FileStateStore
+    from zenovay_cli.config import state_dir
+
+    path = state_file or state_dir() / "alert-state.json"
+    store = FileStateStore(path, sleep=st.sleep, clock=st.monotonic)
+    link = st.redis_link()
+    if link is None:
+        return store
+    from zenovay_cli.alert.store import RedisStateStore
+    from zenovay_cli.cache import key_fingerprint
+    from zenovay_cli.redis_shared import RedisAlertState
+
+    # Jobs sharing a state file's name share the state across hosts ("default" without --state).
+    name = Path(state_file).name if state_file else "default"
+    shared = RedisAlertState(link, key_fingerprint(st.settings.api_key or ""), name)
+    return RedisStateStore(shared, store)
+
+
 def _notify(st: Context, evaluation, urls, secret, state_file, dry_run) -> None:
     import json
     from datetime import datetime, timezone
 
     from zenovay_cli import alert as logic
-    from zenovay_cli.config import state_dir
     from zenovay_cli.notify import redact_url
 
-    path = state_file or state_dir() / "alert-state.json"
-    previous, warning = logic.load_state(path)
-    if warning:
-        st.out.warn(warning)
-    events, new_state = logic.transitions(previous, evaluation, datetime.now(timezone.utc))
+    store = _state_store(st, state_file)
     if dry_run:
+        previous, warning = store.load()
+        if warning:
+            st.out.warn(warning)
+        events, _ = logic.transitions(previous, evaluation, datetime.now(timezone.utc))
         targets = ", ".join(redact_url(u) for u in urls) or "no --notify URL given"
         for event in events:
             st.out.info(f"would send ({targets}): "
                         + json.dumps(logic.event_to_dict(event), ensure_ascii=False))
         if not events:
             st.out.info("would send nothing: no rule changed state")
-        st.out.info(f"dry run: nothing sent, state file {path} not changed")
+        st.out.info(f"dry run: nothing sent, {store.where} not changed")
         return
     from zenovay_cli.notify import send_events, undelivered_fingerprints
 
-    results = send_events(events, urls, secret=secret)
-    for _event, result in results:
-        if not result.ok:
-            st.out.warn(str(result))
-    failed = undelivered_fingerprints(results)
-    if failed:
-        new_state = logic.revert_undelivered(new_state, previous, failed)
-        st.out.warn(f"{len(failed)} notification(s) not delivered everywhere; "
-                    "the next run sends them again")
-    try:
-        logic.save_state(path, new_state)
-    except OSError as exc:
-        st.out.warn(f"could not save the alert state file {path}: {exc.strerror or exc}")
+    # Load → send → save under the state's lock: a second run sharing the state (another cron
+    # job, another host through Redis) waits, then sees what this one sent (#12 item 1, #15).
+    with store.locked(on_wait=st.out.status):
+        previous, warning = store.load()
+        if warning:
+            st.out.warn(warning)
+        events, new_state = logic.transitions(previous, evaluation, datetime.now(timezone.utc))
+        results = send_events(events, urls, secret=secret)
+        for _event, result in results:
+            if not result.ok:
+                st.out.warn(str(result))
+        failed = undelivered_fingerprints(results)
+        if failed:
+            new_state = logic.revert_undelivered(new_state, previous, failed)
+            st.out.warn(f"{len(failed)} notification(s) not delivered everywhere; "
+                        "the next run sends them again")
+        try:
+            store.save(new_state)
+        except OSError as exc:
+            st.out.warn(f"could not save the alert {store.where}: {exc.strerror or exc}")
