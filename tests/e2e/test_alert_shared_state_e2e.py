@@ -101,7 +101,7 @@ def test_two_hosts_on_one_redis_send_one_notification_per_transition(tmp_path, s
         resolved = together((host_a, args), (host_b, args))
         assert [code for code, _, _ in resolved] == [0, 0], resolved
         assert [d["event"] for d in slow_receiver.documents()] == ["firing", "resolved"]
-        for _, out, err in fired + resolved:
+        for _, _out, err in fired + resolved:
             assert "Warning" not in err, err
     finally:
         sb.configure(today=None)
