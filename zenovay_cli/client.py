@@ -287,6 +287,9 @@ class ZenovayClient:
         self.on_cache_warning = on_cache_warning
         self.budget = budget
         self.user_agent = user_agent
+        # The last answer's headers: `zenovay doctor` reads the Date and X-RateLimit-*/X-Usage-*
+        # headers of its /usage answer from here.
+        self.last_headers: dict[str, str] = {}
         self.requests_sent = 0
 
     def __repr__(self) -> str:  # never show the key
@@ -457,6 +460,7 @@ class ZenovayClient:
             except requests.RequestException as exc:
                 raise NetworkError(f"request failed: {type(exc).__name__}") from None
             else:
+                self.last_headers = dict(resp.headers)
                 if 200 <= resp.status_code < 300:
                     return self._decode(resp)
                 retry_after = parse_retry_after(resp.headers.get("retry-after"), self.clock())
