@@ -84,3 +84,61 @@ def test_all_failed_counts_a_mix_of_results_and_errors():
     with pytest.raises(NotFoundError):
         sites.raise_if_all_failed([NotFoundError("x"), NotFoundError("y")], 2)
     sites.raise_if_all_failed([{"visitors": 1.0}, NotFoundError("y")], 2)  # one answered: no raise
+
+
+# --- the fan-out against the sandbox (in-process, over HTTP) -----------------------------------
+
+
+@pytest.fixture
+def sandbox():
+    from zenovay_cli.sandbox import SandboxConfig, SandboxServer
+
+    server = SandboxServer(SandboxConfig(websites=6, rate_limit=6000)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_fetch_each_answers_every_website_in_order_with_one_client_per_worker(sandbox):
+    import threading
+
+    env = {"ZENOVAY_API_KEY": sandbox.api_key, "ZENOVAY_BASE_URL": sandbox.base_url, "ZENOVAY_NO_CACHE": "1"}
+    ctx = Context(env=env)
+    seen = {}  # worker thread -> the clients it was handed
+    lock = threading.Lock()
+
+    def task(client, site):
+        with lock:
+            seen.setdefault(threading.get_ident(), set()).add(id(client))
+        return client.get_analytics(site["id"], "7d")["website"]["id"]
+
+    try:
+        with sites.SiteRun(ctx) as run:
+            listed = run.websites()
+            outcomes = run.fetch_each(listed, task, concurrency=3)
+            budgets = {id(c.budget) for c in run._clients}
+    finally:
+        ctx.close()
+    expected = [w["id"] for w in sandbox.data().websites()]
+    assert [o.value for o in outcomes] == expected and all(o.ok for o in outcomes)
+    assert all(len(clients) == 1 for clients in seen.values())  # a worker keeps its client
+    assert len({c for clients in seen.values() for c in clients}) == len(seen)  # workers never share one
+    assert budgets == {id(run.budget)}  # and every client draws on the one budget
+    assert sandbox.stats()["requests"] == 1 + len(expected)
+
+
+def test_the_function_form_fetches_with_its_own_run(sandbox):
+    env = {"ZENOVAY_API_KEY": sandbox.api_key, "ZENOVAY_BASE_URL": sandbox.base_url, "ZENOVAY_NO_CACHE": "1"}
+    ctx = Context(env=env)
+    listed = sandbox.data().websites()[:2] + [{"id": "no-such-id", "domain": "gone.example"}]
+    done = []
+    try:
+        outcomes = sites.fetch_each(ctx, listed, lambda c, w: c.get_analytics(w["id"], "7d"), 2, done.append)
+    finally:
+        ctx.close()
+    assert [o.ok for o in outcomes] == [True, True, False]
+    assert isinstance(outcomes[2].error, NotFoundError)
+    assert sorted(id(o) for o in done) == sorted(id(o) for o in outcomes)  # on_done saw each once
+    with pytest.raises(PartialFailure, match="1 of 3 websites failed: gone.example"):
+        sites.settle(ctx, outcomes)
