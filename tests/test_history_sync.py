@@ -88,3 +88,43 @@ def test_authorizer_refuses_writes_hidden_in_a_with():
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
     with pytest.raises(UsageError, match="no such table"):
         sqlguard.run(conn, "SELECT * FROM nope")
+
+
+def test_24h_and_1y_comparisons_take_the_previous_days_from_the_store():
+    from datetime import timedelta
+
+    from zenovay_cli import compare
+    from zenovay_cli.sandbox.data import SandboxData
+
+    data = SandboxData(websites=1, today=TODAY)
+    wid = data.website_ids[0]
+    current = data.overview(wid, "24h")
+    asked = []
+
+    def stored(first, last):
+        asked.append((first, last))
+        return {"visitors": 40, "page_views": 90, "unique_visitors": 30, "days": 1}
+
+    doc = compare.compare_from_history(current, "24h", stored)
+    assert asked == [(TODAY - timedelta(days=1), TODAY - timedelta(days=1))]
+    visitors = doc["metrics"]["total_visitors"]
+    assert (visitors["current"], visitors["previous"]) == (current["summary"]["total_visitors"], 40)
+    assert visitors["change_pct"] == round((visitors["current"] - 40) * 100 / 40, 1)
+    assert doc["metrics"]["unique_visitors"]["approximate"] is True
+    year = compare.compare_from_history(data.overview(wid, "1y"), "1y", lambda a, b: asked.append((a, b)))
+    assert asked[-1] == (TODAY - timedelta(days=729), TODAY - timedelta(days=365))
+    assert year["available"] is False and "history store" in year["reason"]
+    assert compare.history_window("1y", TODAY) == asked[-1]
+
+
+def test_compare_refuses_24h_without_a_store_and_allows_it_with_one(tmp_path, monkeypatch):
+    from zenovay_cli import compare
+    from zenovay_cli.history import store as st
+
+    monkeypatch.setenv("ZENOVAY_HISTORY_DB", str(tmp_path / "h.db"))
+    with pytest.raises(UsageError, match="needs the local history store"):
+        compare.check_range("24h", history=True)
+    with pytest.raises(UsageError, match="7d, 30d, 90d"):
+        compare.check_range("1y")  # digest: no store involved
+    st.Store(tmp_path / "h.db").close()
+    assert compare.check_range("1y", history=True) == "1y"

@@ -5,7 +5,8 @@ documents (plain dicts, the shapes `--json` prints); drawing them is `screens.py
 Request costs (what `--help` states): analytics --compare 2 per website (the range and the next
 longer one); report 4 (analytics, countries, technology, pages) and 5 with --compare; digest 3 per
 website (analytics, the next longer range, pages). Resolving a domain to an id costs one
-/websites request unless it is cached.
+/websites request unless it is cached. With `--range 24h` or `1y` the previous period comes from
+the local history store instead (`zenovay history sync`): one request fewer.
 """
 
 from __future__ import annotations
@@ -32,8 +33,22 @@ def _parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return {o.item: o.value for o in outcomes}
 
 
+def stored_sums(website_id: str) -> Callable[[Any, Any], dict[str, int] | None]:
+    """The history store's sums of `website_id` between two days (None unless it holds all)."""
+    from zenovay_cli import history
+
+    return lambda first, last: history.daily_sums(None, website_id, first, last)
+
+
 def analytics_compared(client: Any, website_id: str, range_value: str) -> dict[str, Any]:
-    """The API's analytics `data` for the range, plus "comparison" (2 requests, in parallel)."""
+    """The API's analytics `data` for the range, plus "comparison" (2 requests, in parallel; 24h
+    and 1y: 1 request and the history store)."""
+    if range_value in compare.FROM_HISTORY:
+        current = client.get_analytics(website_id, range_value)
+        document = dict(current) if isinstance(current, dict) else {"data": current}
+        document["comparison"] = compare.compare_from_history(
+            current, range_value, stored_sums(website_id))
+        return document
     got = _parallel({
         "current": lambda: client.get_analytics(website_id, range_value),
         "longer": lambda: client.get_analytics(website_id, compare.LONGER[range_value]),
@@ -48,8 +63,10 @@ def _site_identity(site: dict) -> dict[str, Any]:
     return {"id": site.get("id"), "domain": site.get("domain"), "name": site.get("name")}
 
 
-def site_row(site: dict, current: Any, longer: Any | None, range_value: str) -> dict[str, Any]:
-    """One website's row of the rollup: summary, daily visitors (oldest first), comparison."""
+def site_row(site: dict, current: Any, longer: Any | None, range_value: str,
+             from_history: bool = False) -> dict[str, Any]:
+    """One website's row of the rollup: summary, daily visitors (oldest first), comparison (from
+    `longer`, or with `from_history` from the history store)."""
     data = current if isinstance(current, dict) else {}
     row: dict[str, Any] = {
         "website": _site_identity(site),
@@ -57,7 +74,10 @@ def site_row(site: dict, current: Any, longer: Any | None, range_value: str) -> 
         "summary": data.get("summary"),
         "daily_visitors": [v for _, v in compare.daily_series(data)],
     }
-    if longer is not None:
+    if from_history:
+        row["comparison"] = compare.compare_from_history(
+            current, range_value, stored_sums(str(site.get("id"))))
+    elif longer is not None:
         row["comparison"] = compare.compare(current, longer, range_value)
     return row
 
@@ -84,7 +104,8 @@ def report(client: Any, website_id: str, range_value: str, with_compare: bool) -
         "technology": lambda: client.get_technology(website_id, range_value),
         "pages": lambda: client.get_pages(website_id, range_value),
     }
-    if with_compare:
+    from_history = range_value in compare.FROM_HISTORY
+    if with_compare and not from_history:
         calls["longer"] = lambda: client.get_analytics(website_id, compare.LONGER[range_value])
     got = _parallel(calls)
     analytics = got["analytics"]
@@ -94,7 +115,10 @@ def report(client: Any, website_id: str, range_value: str, with_compare: bool) -
         "range": range_value,
         **{part: got[part] for part in REPORT_PARTS},
     }
-    if with_compare:
+    if with_compare and from_history:
+        document["comparison"] = compare.compare_from_history(
+            analytics, range_value, stored_sums(website_id))
+    elif with_compare:
         document["comparison"] = compare.compare(analytics, got["longer"], range_value)
     return document
 

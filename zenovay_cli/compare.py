@@ -10,6 +10,7 @@ and marked approximate (a visitor seen on two days counts twice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +21,9 @@ from zenovay_cli.errors import UsageError
 RANGE_DAYS = {"7d": 7, "30d": 30, "90d": 90}
 LONGER = {"7d": "30d", "30d": "90d", "90d": "1y"}
 SUPPORTED = tuple(LONGER)
+# No longer range holds the previous period of these: it comes from the local history store
+# (`zenovay history sync`), when the store holds every one of its days.
+FROM_HISTORY = {"24h": 1, "1y": 365}
 
 # Field names of the metrics, newest first (older answers used camelCase): schema.py knows them.
 _DAILY_KEYS = schema.DAILY_KEYS
@@ -29,15 +33,30 @@ METRICS = ("total_visitors", "total_page_views", "unique_visitors")
 APPROXIMATE = frozenset({"unique_visitors"})
 
 
-def check_range(range_value: str) -> str:
-    """`range_value` if --compare supports it; otherwise a UsageError naming the ranges that do."""
-    if range_value not in LONGER:
+def check_range(range_value: str, *, history: bool = False) -> str:
+    """`range_value` if --compare supports it; otherwise a UsageError naming the ranges that do.
+
+    With `history`, 24h and 1y are supported too when a history store exists (their previous
+    period comes from it); without one they are refused before any request.
+    """
+    if range_value in LONGER:
+        return range_value
+    if history and range_value in FROM_HISTORY:
+        from zenovay_cli.history.store import default_path
+
+        if default_path().is_file():
+            return range_value
         raise UsageError(
-            f"--compare does not support --range {range_value}; use one of {', '.join(SUPPORTED)}",
-            hint="The previous period comes from the daily rows of the next longer range, and "
-                 "there is none for 1y (24h has no daily rows).",
+            f"--compare with --range {range_value} needs the local history store, and there is none "
+            f"at {default_path()}",
+            hint="Fill it with `zenovay history sync --backfill 1y` (then keep it with a daily "
+                 f"cron job), or use one of {', '.join(SUPPORTED)}.",
         )
-    return range_value
+    raise UsageError(
+        f"--compare does not support --range {range_value}; use one of {', '.join(SUPPORTED)}",
+        hint="The previous period comes from the daily rows of the next longer range, and "
+             "there is none for 1y (24h has no daily rows).",
+    )
 
 
 def _number(value: Any) -> int | float | None:
@@ -112,7 +131,7 @@ def _end_date(data: Any) -> date | None:
 def current_period(data: Any, range_value: str) -> tuple[date, date] | None:
     """(first, last) day of the current period: the dates of its daily rows, else the N days
     ending on `date_range.end`; None when the answer says neither."""
-    days = RANGE_DAYS[range_value]
+    days = RANGE_DAYS.get(range_value) or FROM_HISTORY[range_value]
     series = daily_series(data)
     if series:
         last = series[-1][0]
@@ -215,6 +234,47 @@ def compare(current: Any, longer: Any, range_value: str) -> dict[str, Any]:
         "current": {"range": range_value, "start": first.isoformat(), "end": last.isoformat()},
         "previous": {"start": prev_first.isoformat(), "end": prev_last.isoformat(),
                      "days": days, "days_with_rows": rows_seen, "source_range": source},
+        "metrics": metrics,
+    }
+
+
+def history_window(range_value: str, today: date) -> tuple[date, date]:
+    """The previous period of a 24h/1y comparison when the current one ends `today`."""
+    days = FROM_HISTORY[range_value]
+    return previous_period(today - timedelta(days=days - 1), days)
+
+
+def compare_from_history(current: Any, range_value: str,
+                         stored: Callable[[date, date], dict[str, int] | None]) -> dict[str, Any]:
+    """The comparison document of a 24h or 1y answer, the previous period's sums taken from the
+    history store: `stored(first, last)` gives them, or None when the store lacks a day."""
+    days = FROM_HISTORY[range_value]
+    period = current_period(current, range_value)
+    if period is None:
+        return _unavailable(f"the {range_value} answer has no daily_stats and no date_range")
+    first, last = period
+    prev_first, prev_last = previous_period(first, days)
+    previous = stored(prev_first, prev_last)
+    if previous is None:
+        return _unavailable(
+            f"the history store does not hold every day of {prev_first.isoformat()}.."
+            f"{prev_last.isoformat()} (`zenovay history sync` keeps it)")
+    sums = {"total_visitors": previous["visitors"], "total_page_views": previous["page_views"],
+            "unique_visitors": previous["unique_visitors"]}
+    current_daily = window_sums(current, first, last) if daily_rows(current) else None
+    metrics: dict[str, Any] = {}
+    for metric in METRICS:
+        if metric in APPROXIMATE:
+            entry = Change(current_daily[metric] if current_daily else None, sums[metric]).as_dict()
+            entry["approximate"] = True
+        else:
+            entry = Change(summary_value(current, metric), sums[metric]).as_dict()
+        metrics[metric] = entry
+    return {
+        "available": True,
+        "current": {"range": range_value, "start": first.isoformat(), "end": last.isoformat()},
+        "previous": {"start": prev_first.isoformat(), "end": prev_last.isoformat(),
+                     "days": days, "days_with_rows": previous["days"], "source_range": "history"},
         "metrics": metrics,
     }
 

@@ -311,3 +311,38 @@ def test_export_format_sqlite_at_24h_fetches_the_daily_rows_once_more(cli, hsb, 
     assert "1460 days added" in result.stderr
     bad = ok(cli("export", "--to", "postgres://db/x"), 2)
     assert "only sqlite" in bad.stderr
+
+
+def test_compare_on_24h_and_1y_takes_the_previous_period_from_the_store(cli, hsb, db):
+    ok(cli("history", "sync", "--db", str(db), "--backfill", "1y", "--breakdowns", "none"))
+    hsb.reset()
+    env = {"ZENOVAY_HISTORY_DB": str(db)}
+    expected = truth()
+    wid = list(expected)[0]
+    yesterday = expected[wid][TODAY - timedelta(days=1)]
+    doc = json.loads(ok(cli("analytics", wid, "--range", "24h", "--compare", "--json", env=env)).stdout)
+    assert api_requests(hsb) == 1  # the 24h answer; the previous day comes from the store
+    comparison = doc["comparison"]
+    assert comparison["available"] is True and comparison["previous"]["source_range"] == "history"
+    assert comparison["previous"]["start"] == comparison["previous"]["end"] == "2024-03-09"
+    visitors = comparison["metrics"]["total_visitors"]
+    assert (visitors["current"], visitors["previous"]) == (
+        doc["summary"]["total_visitors"], yesterday["total_visitors"])
+    assert comparison["metrics"]["total_page_views"]["previous"] == yesterday["page_views"]
+
+    # A year before the stored year is not held: shown as unavailable, with the reason, exit 0.
+    year = json.loads(ok(cli("analytics", wid, "--range", "1y", "--compare", "--json", env=env)).stdout)
+    assert year["comparison"]["available"] is False
+    assert "history store does not hold" in year["comparison"]["reason"]
+
+    hsb.reset()
+    report = json.loads(ok(cli("report", wid, "--range", "24h", "--compare", "--json", "--no-cache", env=env)).stdout)
+    assert api_requests(hsb) == 4  # analytics, countries, technology, pages: no longer range
+    assert report["comparison"]["metrics"]["total_visitors"]["previous"] == yesterday["total_visitors"]
+
+    hsb.reset()
+    rollup = json.loads(ok(cli("analytics", "--all", "--range", "24h", "--compare", "--json", "--no-cache", env=env)).stdout)
+    assert api_requests(hsb) == 1 + WEBSITES
+    for row in rollup["websites"]:
+        day = expected[row["website"]["id"]][TODAY - timedelta(days=1)]
+        assert row["comparison"]["metrics"]["total_visitors"]["previous"] == day["total_visitors"]

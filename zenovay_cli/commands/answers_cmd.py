@@ -26,7 +26,7 @@ def report(
     ctx: Context,
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
-    compare_: Annotated[bool, typer.Option("--compare", help="Show each headline figure's change against the previous period (7d, 30d, 90d; one more request).")] = False,
+    compare_: Annotated[bool, typer.Option("--compare", help="Show each headline figure's change against the previous period (7d, 30d, 90d: one more request; 24h and 1y: from the local history store, `zenovay history sync`).")] = False,
     watch: Annotated[float | None, typer.Option("--watch", min=5, help="Redraw every this many seconds until Ctrl-C; answers still fresh in the cache are not fetched again.", show_default=False)] = None,
 ) -> None:
     """Show the dashboard: figures, daily trend, top pages, countries, browsers, devices (4 requests).
@@ -42,7 +42,7 @@ def report(
     if compare_:
         from zenovay_cli.compare import check_range
 
-        check_range(range_.value)
+        check_range(range_.value, history=True)
     website_id = resolve_id(ctx, website)
     if watch is None:
         _draw_report(ctx, website_id, range_.value, compare_)

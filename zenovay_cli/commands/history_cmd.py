@@ -17,7 +17,7 @@ app = typer.Typer(
 
 DbOpt = Annotated[
     Path | None,
-    typer.Option("--db", help="The history store [default: history.db in the user data dir, e.g. ~/.local/share/zenovay/].", show_default=False),
+    typer.Option("--db", help="The history store [env: ZENOVAY_HISTORY_DB; default: history.db in the user data dir, e.g. ~/.local/share/zenovay/].", show_default=False),
 ]
 
 
@@ -41,12 +41,15 @@ class Compare(str, Enum):
 
 def db_path(path: Path | None) -> Path:
     """--db, or the default store (its folder created 0700)."""
+    import os
+
     from zenovay_cli.history.store import default_path
 
     if path is not None:
         return path.expanduser()
     default = default_path()
-    default.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not os.environ.get("ZENOVAY_HISTORY_DB"):  # the user data dir: ours to create
+        default.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return default
 
 

@@ -59,7 +59,7 @@ def analytics(
         bool, typer.Option("--all", "-a", help="One row per website, for every website the key can see, with a totals row and each site's share of all visitors.")
     ] = False,
     compare_: Annotated[
-        bool, typer.Option("--compare", help="Compare with the previous period (7d, 30d, 90d): the same number of days before, summed from the daily rows of the next longer range. Costs 2 requests per website. Unique visitors are compared as sums of daily unique visitors: approximate.")
+        bool, typer.Option("--compare", help="Compare with the previous period: the same number of days before, summed from the daily rows of the next longer range (7d, 30d, 90d: 2 requests per website), or for 24h and 1y from the local history store (`zenovay history sync`; 1 request). Unique visitors are compared as sums of daily unique visitors: approximate.")
     ] = False,
     sort: Annotated[
         SortBy | None, typer.Option("--sort", help="With --all: order by visitors, views, name, or change (the biggest movers first; needs --compare).", case_sensitive=False, show_default=False)
@@ -74,7 +74,7 @@ def analytics(
     if compare_:
         from zenovay_cli.compare import check_range
 
-        check_range(range_.value)
+        check_range(range_.value, history=True)
     if sort is not None and not all_:
         raise UsageError("--sort orders the rows of --all; add --all")
     if sort is SortBy.change and not compare_:
@@ -106,12 +106,14 @@ def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare
     """Every website's summary (and the previous period's), fetched in parallel within one
     shared rate budget, drawn as the rollup: totals, shares, trend, changes."""
     from zenovay_cli import answers, sites
-    from zenovay_cli.compare import LONGER
+    from zenovay_cli.compare import FROM_HISTORY, LONGER
 
-    ranges = (range_value, LONGER[range_value]) if with_compare else (range_value,)
+    from_history = with_compare and range_value in FROM_HISTORY  # the store has the previous days
+    ranges = (range_value, LONGER[range_value]) if with_compare and not from_history else (range_value,)
     outcomes = sites.fetch_analytics(ctx, ranges, concurrency)
     rows = [
-        answers.site_row(o.item, o.value[0], o.value[1] if with_compare else None, range_value)
+        answers.site_row(o.item, o.value[0], o.value[1] if len(ranges) > 1 else None, range_value,
+                         from_history=from_history)
         if o.ok else sites.error_row(ctx, o.item, o.error, range_value)
         for o in outcomes
     ]

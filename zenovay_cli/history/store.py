@@ -94,6 +94,10 @@ def now_stamp(now: datetime | None = None) -> str:
 
 
 def default_path() -> Path:
+    """$ZENOVAY_HISTORY_DB, else history.db in the user data dir (~/.local/share/zenovay/)."""
+    env = os.environ.get("ZENOVAY_HISTORY_DB")
+    if env:
+        return Path(env).expanduser()
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("zenovay", appauthor=False)) / "history.db"
