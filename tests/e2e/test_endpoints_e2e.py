@@ -187,3 +187,36 @@ def test_every_command_has_a_table_and_json(cli, sb, command):
     site = websites(sb)[0]
     assert ok(cli(command, site["domain"])).stdout.strip()
     json.loads(ok(cli(command, site["domain"], "--json")).stdout)
+
+
+FORMAT_ARGS = {
+    "anomalies": ["--range", "90d"], "insights": ["--range", "1y"], "retention": [],
+    "revenue": [], "heatmaps": [], "replays": ["--limit", "20"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("fmt", ["ndjson", "csv", "tsv"])
+def test_every_command_in_every_record_format(cli, sb, command, fmt):
+    site = websites(sb)[0]
+    out = ok(cli(command, site["domain"], *FORMAT_ARGS[command], "--format", fmt)).stdout
+    lines = out.splitlines()
+    assert lines, f"{command} --format {fmt} printed nothing"
+    if fmt == "ndjson":
+        records = [json.loads(line) for line in lines]
+        assert all(isinstance(r, dict) and r for r in records)
+    else:
+        delimiter = "," if fmt == "csv" else "\t"
+        rows = list(csv.reader(io.StringIO(out), delimiter=delimiter))
+        assert len({len(r) for r in rows}) == 1 and len(rows) >= 2  # header + rows, rectangular
+
+
+def test_sandbox_serve_tier_sets_the_plan_of_plain_keys(tmp_path):
+    from tests.e2e.conftest import Sandbox
+
+    server = Sandbox("--tier", "scale")
+    try:
+        assert api(server, "/usage")["subscription"]["tier"] == "scale"
+        assert api(server, "/usage", key="zv_pro_named")["subscription"]["tier"] == "pro"
+    finally:
+        server.stop()

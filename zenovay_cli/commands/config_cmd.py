@@ -11,7 +11,8 @@ app = typer.Typer(help="Show and change settings in the config file.", no_args_i
 
 KEY_HELP = (
     "Setting: website, base_url, timeout, retries, max_wait, api_key (prefer `auth login`), redis_url, redis_prefix, "
-    "or cache.ttl.<analytics|visitors|countries|technology|pages|websites|errors>."
+    "or cache.ttl.<analytics|visitors|countries|technology|pages|websites|errors|anomalies|"
+    "insights|retention|revenue|heatmaps|replays>."
 )
 
 

@@ -1,5 +1,6 @@
 """sandbox serve: the local imitation of the API, for trying the tool and developing scripts."""
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -8,6 +9,13 @@ from zenovay_cli.commands._options import plain_command
 from zenovay_cli.context import Context
 
 app = typer.Typer(help="Run the built-in sandbox: a local imitation of the Zenovay API.", no_args_is_help=True)
+
+
+class Tier(str, Enum):
+    free = "free"
+    pro = "pro"
+    scale = "scale"
+    enterprise = "enterprise"
 
 
 @app.command(
@@ -27,6 +35,7 @@ def serve(
     rate_limit: Annotated[int | None, typer.Option("--rate-limit", min=1, help="Requests per minute per key (429 beyond).")] = None,
     monthly_quota: Annotated[int | None, typer.Option("--monthly-quota", min=0, help="Requests per key before 429 MONTHLY_LIMIT_EXCEEDED.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 0,
+    tier: Annotated[Tier, typer.Option("--tier", help="Plan of keys that do not name one (zv_scale_… is Scale whatever this says).", case_sensitive=False)] = Tier.pro,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request on stderr.")] = False,
 ) -> None:
     """Serve the sandbox API on 127.0.0.1 and print its base URL and API key."""
@@ -39,6 +48,7 @@ def serve(
         rate_limit=rate_limit,
         monthly_quota=monthly_quota,
         seed=seed,
+        tier=tier.value,
     )
     try:
         server = SandboxServer(config, port=port, verbose=verbose)  # binds 127.0.0.1 only
