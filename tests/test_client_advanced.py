@@ -179,3 +179,12 @@ def test_a_post_connection_failure_is_not_retried(sleeps):
     with pytest.raises(NetworkError):
         client.query(WID, "q")
     assert sleeps == []
+
+
+@responses.activate
+def test_the_last_answers_headers_are_kept_for_doctor(client):
+    responses.get(f"{BASE}/usage", json=envelope({}), headers={
+        "X-Usage-Monthly": "12", "Date": "Wed, 02 Dec 2026 02:00:00 GMT"})
+    client.get_usage()
+    assert client.last_headers["X-Usage-Monthly"] == "12"
+    assert client.last_headers["Date"] == "Wed, 02 Dec 2026 02:00:00 GMT"

@@ -148,9 +148,11 @@ def test_a_zenovay_earlier_on_path_shadows_this_one(tmp_path):
     assert doctor.check_shadowing([], ours, lambda a, b: a == b).status == "info"
 
 
-def test_redis_is_reported_not_configured():
-    assert doctor.check_redis(None).detail == "not configured"
-    assert doctor.check_redis("redis://x").status == "info"
+def test_redis_not_configured_ok_or_failing():
+    assert doctor.check_redis(None) == doctor.Check("redis", "info", "not configured")
+    assert doctor.check_redis("redis://h:6379/0").status == "ok"
+    down = doctor.check_redis("redis://:***@h:6379/0", "connection refused")
+    assert down.status == "fail" and "connection refused" in down.detail and down.fix
 
 
 def test_exit_code():

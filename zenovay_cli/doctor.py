@@ -324,8 +324,13 @@ def check_shadowing(found: Sequence[Path], ours: Path | None,
                  f"Put {ours.parent} before {first.parent} on PATH, or run `python -m zenovay_cli`.")
 
 
-def check_redis(url: str | None) -> Check:
-    """Redis is not part of this version (issue #15 adds it): reported as not configured."""
-    if not url:
+def check_redis(display: str | None, problem: str | None = None, fix: str | None = None) -> Check:
+    """Redis, when a URL is configured (docs/fleets.md): it must answer PING. `display` is the
+    URL with its password masked; `problem` what went wrong."""
+    if display is None:
         return Check("redis", INFO, "not configured")
-    return Check("redis", INFO, "a Redis URL is set, but this version does not use Redis yet")
+    if problem is not None:
+        return Check("redis", FAIL, f"{display}: {problem}", fix or
+                     "Start Redis or correct redis_url; meanwhile each host uses its own cache "
+                     "and rate budget.")
+    return Check("redis", OK, f"{display} answers")

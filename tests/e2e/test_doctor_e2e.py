@@ -120,3 +120,19 @@ def test_path_check_fails_when_another_zenovay_comes_first(cli, tmp_path):
     code, checks = run(cli, env={"PATH": f"{npm}{os.pathsep}{os.environ['PATH']}"})
     assert code == 1 and checks["PATH"]["status"] == "fail"
     assert str(fake) in checks["PATH"]["detail"] and "python -m zenovay_cli" in checks["PATH"]["fix"]
+
+
+def test_redis_check_pings_the_configured_redis(cli, redis_server):
+    code, checks = run(cli, env={"ZENOVAY_REDIS_URL": redis_server.url})
+    assert checks["redis"]["status"] == "ok", checks["redis"]
+
+
+def test_redis_check_fails_when_redis_is_down_without_printing_the_password(cli, tmp_path):
+    from tests.redis_server import free_port
+
+    url = f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"
+    result = cli("doctor", "--json", env={"ZENOVAY_REDIS_URL": url})
+    assert result.returncode == 1
+    redis = {c["check"]: c for c in json.loads(result.stdout)["checks"]}["redis"]
+    assert redis["status"] == "fail" and redis["fix"]
+    assert "s3cret-pw" not in result.stdout + result.stderr

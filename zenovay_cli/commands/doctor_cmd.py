@@ -93,8 +93,32 @@ def _local_checks(ctx: Context, checks) -> list:
     ours = argv0 if argv0 is not None and argv0.name == "zenovay" and is_exe(argv0) else None
     found = checks.zenovay_on_path(env.get("PATH", ""), is_exe)
     results.append(checks.check_shadowing(found, ours, same))
-    results.append(checks.check_redis(env.get("ZENOVAY_REDIS_URL")))
+    results.append(_redis_check(ctx, checks))
     return results
+
+
+def _redis_check(ctx: Context, checks):
+    """PING the configured Redis with a link of its own (no fallback warning: the check says it)."""
+    from zenovay_cli.errors import ZenovayError
+
+    url = ctx.settings.redis_url
+    if not url:
+        return checks.check_redis(None)
+    from zenovay_cli.redislink import RedisConfig, RedisLink, mask_url
+
+    link = None
+    try:
+        config = RedisConfig.parse(url, ctx.settings.redis_prefix)
+        link = RedisLink(config)
+        link.call(lambda client: client.ping(), fallback=False)
+        if link.down:
+            return checks.check_redis(config.display, link.down_reason or "not usable")
+        return checks.check_redis(config.display)
+    except ZenovayError as exc:  # the extra not installed, a bad URL, a wrong password
+        return checks.check_redis(mask_url(url), ctx.redact(exc.message), exc.hint)
+    finally:
+        if link is not None:
+            link.close()
 
 
 def _completion_script(shell: str) -> str:
