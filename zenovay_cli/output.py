@@ -215,7 +215,7 @@ def tolerant_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             if not _is_unicode(stream.encoding) and stream.errors == "strict":
-                stream.reconfigure(errors="backslashreplace")
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             pass
 

@@ -494,7 +494,7 @@ def with_shares(view: View, total: float | None, mode: Mode, width: int | None) 
     for row in view.rows:
         visitors = row[v]
         ok = isinstance(visitors, (int, float)) and not isinstance(visitors, bool)
-        share = visitors / total if ok and total else None
+        share = visitors / total if ok and visitors is not None and total else None
         rows.append([*row, share_text(share)] + ([glyphs.bar(share, bar_width, mode)] if bar_width else []))
     if width and mode is not None:
         name = next((c for c in _NAME_COLUMNS if c in view.columns), None)

@@ -260,7 +260,7 @@ class Advanced:
         rng = rng_for(self.data.seed, website_id, "heatmaps")
         daily = max(1.0, self._daily_mean(website_id))
         now = self.data.now()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for url, weight in self.data.page_weights(website_id):
             interactions = round(daily * weight * uniform(rng, 2, 9))
             updated = now - timedelta(minutes=uniform(rng, 1, 600))

@@ -248,6 +248,7 @@ def route(
             _check_website(data, website_id, scope)
         if name in _DATA:
             return success(_DATA[name](data, website_id, query, scope, usage))
+        assert website_id is not None  # every advanced route has {id} in its path (_ROUTES)
         return success(_ADVANCED[name](adv.Advanced(data, request.resolved), website_id, request))
     except ApiProblem as problem:
         return failure(problem.status, problem.code, problem.message)
