@@ -74,7 +74,9 @@ def _random() -> float:
 
 
 def _is_loopback(host: str | None) -> bool:
-    return bool(host) and (host in ("localhost", "::1") or host.startswith("127."))
+    if not host:
+        return False
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def validate_base_url(base_url: str) -> str:
@@ -414,7 +416,7 @@ class ZenovayClient:
                     f"A cached answer from {age} ago exists: --stale-ok would serve it."
                 )
             raise
-        if key is not None and ttl:
+        if key is not None and ttl and self.cache is not None:
             # The path (never the key) lets `cache info` and TAB completion see what an entry is.
             self.cache.set(key, data, ttl, meta={"path": path})
         return data

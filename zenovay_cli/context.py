@@ -264,13 +264,13 @@ class Context:
             return text
         keys = {self.root.api_key, self.connection.api_key, self.env.get("ZENOVAY_API_KEY")}
         keys.add(getattr(self._settings, "api_key", None) if self._settings is not None else None)
-        keys = {k for k in keys if isinstance(k, str) and len(k) >= 8}
+        api_keys = {k for k in keys if isinstance(k, str) and len(k) >= 8}
         secrets = self._redis_passwords()
-        if not keys and not secrets:
+        if not api_keys and not secrets:
             return text
         from zenovay_cli.config import mask_key
 
-        for key in sorted(keys, key=len, reverse=True):
+        for key in sorted(api_keys, key=len, reverse=True):
             text = text.replace(key, mask_key(key))
         for secret in secrets:
             text = text.replace(secret, "***")

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -329,7 +330,7 @@ def build_record(
         if key == "pages":
             record[key] = _list_of_objects(value, "pages")
         elif key == "technology":
-            record[key] = dict(_jsonable(value)) if isinstance(value, Mapping) else {}
+            record[key] = _jsonable(value) if isinstance(value, Mapping) else {}
         else:
             record[key] = _jsonable(value)
     return record
@@ -360,7 +361,7 @@ def _top_country(countries: object) -> tuple[str, int | float | str]:
         if not isinstance(item, Mapping):
             continue
         visitors = _number(item.get("visitors"))
-        if visitors == "":
+        if isinstance(visitors, str):  # "": missing or not a number
             if best is None:
                 best = item
             continue
@@ -738,9 +739,7 @@ class ExportLock:
 
 
 def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: lock the first byte instead
+    if sys.platform == "win32":  # pragma: no cover - Windows: lock the first byte instead
         import msvcrt
 
         try:
@@ -748,6 +747,8 @@ def _try_lock(fd: int) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except (BlockingIOError, PermissionError):
@@ -801,12 +802,12 @@ def summarize(results: Sequence[ExportResult]) -> str:
       b.com (…)
     """
     results = list(results)
-    failed = [r for r in results if not r.ok]
+    failed = [(r, r.error) for r in results if r.error is not None]
     head = f"exported {len(results) - len(failed)} of {len(results)} websites"
     if not failed:
         return head
     lines = [f"{head}; {len(failed)} failed:"]
-    for r in failed:
+    for r, error in failed:
         label = _one_line(_text(r.domain) or _text(r.website_id) or "?")
-        lines.append(f"  {label} ({_reason(r.error)})")
+        lines.append(f"  {label} ({_reason(error)})")
     return "\n".join(lines)

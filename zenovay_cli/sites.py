@@ -184,8 +184,8 @@ class SiteRun:
 
     def fetch_each(
         self,
-        sites: list[dict],
-        task: Callable[[ZenovayClient, dict], Any],
+        sites: list[Any],
+        task: Callable[[ZenovayClient, Any], Any],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_done: Callable[[Outcome], None] | None = None,

@@ -10,8 +10,9 @@ untrusted text happen in `output.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from zenovay_cli import schema
@@ -327,7 +328,7 @@ def _keyed_records(data: Any, key_column: str) -> list[dict[str, Any]]:
     return [{key_column: str(k), **flatten(v)} for k, v in data.items()]
 
 
-_VIEW_BUILDERS = {
+_VIEW_BUILDERS: dict[str, Callable[[Any], list]] = {
     "usage": lambda d: _dict_views("Usage", d, _USAGE_ORDER) if isinstance(d, dict)
     else _generic(d, "Usage"),
     "website": lambda d: [_kv("Website", _website_flat(d), _WEBSITE_ORDER)]
@@ -336,7 +337,7 @@ _VIEW_BUILDERS = {
     "analytics_all": _analytics_all_views,
     "tech": _tech_views,
     "settings": lambda d: _keyed_views("Settings", d, "setting"),
-    **{kind: (lambda d, s=spec: _list_views(s, d)) for kind, spec in _LIST_SPECS.items()},
+    **{kind: partial(_list_views, spec) for kind, spec in _LIST_SPECS.items()},
 }
 
 
@@ -375,7 +376,8 @@ def _analytics_record(item: Any) -> dict[str, Any]:
     site_key = next((k for k in _SITE_KEYS if flat.get(k) not in (None, "")), None)
     record: dict[str, Any] = {
         "website": flat.pop(site_key) if site_key else None, "range": _range(item)}
-    metrics, others = {}, {}
+    metrics: dict[str, Any] = {}
+    others: dict[str, Any] = {}
     for key, value in flat.items():
         if key in _METRIC_ALIASES:
             metrics.setdefault(f"summary.{_METRIC_ALIASES[key]}", value)
@@ -412,14 +414,14 @@ def _analytics_all_records(data: Any) -> list[dict[str, Any]]:
     return [_analytics_record(i) for i in items] if items is not None else _generic_records(data)
 
 
-_RECORD_BUILDERS = {
+_RECORD_BUILDERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "website": lambda d: [_website_flat(d)] if isinstance(d, dict) else _generic_records(d),
     "analytics": lambda d: [_analytics_record(d)] if isinstance(d, dict)
     else _generic_records(d),
     "analytics_all": _analytics_all_records,
     "tech": _tech_records,
     "settings": lambda d: _keyed_records(d, "setting"),
-    **{kind: (lambda d, s=spec: _list_records(s, d)) for kind, spec in _LIST_SPECS.items()},
+    **{kind: partial(_list_records, spec) for kind, spec in _LIST_SPECS.items()},
 }
 
 

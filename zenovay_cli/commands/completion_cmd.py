@@ -192,7 +192,8 @@ def install_completion_classes() -> None:
 
 def script(shell: str) -> str:
     """The completion script for `shell` (bash, zsh or fish)."""
-    return SHELL_CLASSES[shell](None, {}, PROG, COMPLETE_VAR).source()
+    # source() only fills the template: it never looks at the command, so none is built here.
+    return SHELL_CLASSES[shell](None, {}, PROG, COMPLETE_VAR).source()  # type: ignore[arg-type]
 
 
 # --- the command ---------------------------------------------------------------------------------
