@@ -11,18 +11,26 @@ the exception class, TAB completion the rest.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the types mypy checks our completion classes against
+    from typer._click.exceptions import ClickException
+    from typer._click.shell_completion import CompletionItem, ShellComplete
+
+__all__ = ["CompletionItem", "ShellComplete", "click_exception", "get_command", "install_completion",
+           "shell_completion"]
 
 
 def _click() -> Any:
     try:
         from typer import _click as click  # Typer's own copy of Click (what parsing raises)
     except ImportError:  # pragma: no cover - a Typer that uses the real Click again
-        import click
+        import click  # type: ignore[import-not-found, no-redef, unused-ignore]
     return click
 
 
-def click_exception() -> type:
+def click_exception() -> type[ClickException]:
     """The base class of Click's usage errors (bad option, missing argument ...): exit 2."""
     return _click().exceptions.ClickException
 
@@ -35,7 +43,7 @@ def shell_completion() -> Any:
     return importlib.import_module(_click().__name__ + ".shell_completion")
 
 
-def install_completion(classes: dict[str, type]) -> None:
+def install_completion(classes: Mapping[str, type]) -> None:
     """Typer's completion classes (PowerShell too), then `classes` by shell name over them."""
     from typer.completion import completion_init
 

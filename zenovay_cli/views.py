@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from zenovay_cli import schema
 
-KINDS = (
+KINDS: tuple[str, ...] = (
     "usage", "websites", "website", "analytics", "analytics_all",
     "visitors", "pages", "countries", "tech", "errors",
 )

@@ -7,6 +7,8 @@ Where each list lives is in schema.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from zenovay_cli import schema as shape
@@ -21,10 +23,10 @@ from zenovay_cli.views import (
     flatten,
 )
 
-KINDS = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays", "query", "api",
+KINDS: tuple[str, ...] = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays", "query", "api",
          "api_page", "doctor")
 
-LIST_SPECS = {
+LIST_SPECS: dict[str, _ListSpec] = {
     "anomalies": _ListSpec("Anomalies", shape.ANOMALIES_KEYS, (
         "detected_at", "severity", "metric_name", "actual_value", "expected_value",
         "deviation_percentage", "is_resolved", "id")),
@@ -150,21 +152,21 @@ def _doctor_records(data: Any) -> list[dict[str, Any]]:
     return [flatten(c) for c in checks]
 
 
-VIEW_BUILDERS = {
+VIEW_BUILDERS: dict[str, Callable[[Any], list]] = {
     "api": _generic,
     "api_page": _generic,
     "doctor": _doctor_views,
     "retention": _retention_views,
     "revenue": _revenue_views,
     "query": _query_views,
-    **{kind: (lambda d, s=spec: _list_views(s, d)) for kind, spec in LIST_SPECS.items()},
+    **{kind: partial(_list_views, spec) for kind, spec in LIST_SPECS.items()},
 }
-RECORD_BUILDERS = {
+RECORD_BUILDERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "api": _generic_records,
     "api_page": _page_records,
     "doctor": _doctor_records,
     "retention": _retention_records,
     "revenue": _revenue_records,
     "query": _query_records,
-    **{kind: (lambda d, s=spec: _list_records(s, d)) for kind, spec in LIST_SPECS.items()},
+    **{kind: partial(_list_records, spec) for kind, spec in LIST_SPECS.items()},
 }

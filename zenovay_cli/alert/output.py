@@ -95,7 +95,7 @@ def _describe(check: RuleResult) -> str:
         if check.firing is None:
             return f"{rule.expr} unknown ({check.reason})"
         return describe_anomaly(check)
-    condition = f"{rule.op} {show_value(rule.metric, rule.threshold)}"
+    condition = f"{rule.op} {show_value(rule.metric or '', rule.threshold)}"  # a threshold rule
     if check.firing is None:
         return f"{rule.metric} unknown ({check.reason})"
     value = show_value(rule.metric, check.value)  # type: ignore[arg-type]

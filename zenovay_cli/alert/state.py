@@ -28,7 +28,7 @@ class Event:
     kind: str
     fingerprint: str
     website: str
-    metric: str
+    metric: str | None  # None: an anomaly alert on every metric
     op: str
     threshold: float
     severity: str

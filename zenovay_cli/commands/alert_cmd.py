@@ -140,7 +140,7 @@ def _rules(warn, crit, rules_path, anomaly=None, metric=None, silent_for=None):
     from zenovay_cli.alert.rules import parse_anomaly_option, silence_rule
     from zenovay_cli.errors import UsageError
 
-    rules = [logic.parse_rule_expr(e, "warning") for e in warn]
+    rules: list = [logic.parse_rule_expr(e, "warning") for e in warn]
     rules += [logic.parse_rule_expr(e, "critical") for e in crit]
     if metric is not None and anomaly is None:
         raise UsageError("--metric goes with --anomaly", hint="e.g. --anomaly warning --metric bounce_rate")
@@ -192,7 +192,7 @@ def _fetch(st: Context, websites, all_, rules, range_value):
             value = silence_seconds(newest, now, span)
             if value is not None:
                 metrics[SILENCE] = value
-        found = None
+        found: list[dict] | ZenovayError | None = None
         if wants_anomalies:
             try:
                 found = [a for page in client.iter_anomaly_pages(wid, "90d")

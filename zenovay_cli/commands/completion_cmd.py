@@ -13,14 +13,18 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zenovay_cli.cli_compat import shell_completion
 
 _sc = shell_completion()
-CompletionItem, ShellComplete, split_arg_string = _sc.CompletionItem, _sc.ShellComplete, _sc.split_arg_string
+split_arg_string = _sc.split_arg_string
+if TYPE_CHECKING:
+    from zenovay_cli.cli_compat import CompletionItem, ShellComplete
+else:
+    CompletionItem, ShellComplete = _sc.CompletionItem, _sc.ShellComplete
 
 PROG = "zenovay"
 COMPLETE_VAR = "_ZENOVAY_COMPLETE"
