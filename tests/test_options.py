@@ -41,6 +41,9 @@ EXPECTED = {
        for c in ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")},
     "api": CONNECTION | NETWORK | CACHE | OUTPUT,  # its own --format (json by default), no -f
     "doctor": CONNECTION | NETWORK | OUTPUT,  # /usage is never cached: no cache options
+    "history sync": CONNECTION | NETWORK | CACHE | OUTPUT,
+    # show, info and sql read only the local history database: no settings, no requests.
+    **{f"history {c}": OUTPUT for c in ("show", "info", "sql")},
 }
 # export, alert, cache info and auth status have a --json/--format of their own, so output options
 # are checked by what they do: the shared --format offers the table and record formats.
