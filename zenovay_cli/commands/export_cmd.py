@@ -2,7 +2,7 @@
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -121,7 +121,7 @@ class _Export:
         self.outcomes: list = []
         self.written: list[str] = []
 
-    def _fetch(self, client, site: dict) -> dict:
+    def _fetch(self, client, site: dict) -> tuple[dict, Any]:
         from zenovay_cli import export as files
         from zenovay_cli.sites import require_id
 

@@ -203,19 +203,19 @@ class SandboxData:
         for wid in [*rename, *remove, *revise]:
             if wid not in self._by_id:
                 raise ValueError(f"unknown website {str(wid)[:60]!r}")
-        revised = {}
+        revised: dict[tuple[str, date], tuple[int, int, int]] = {}
         for wid, by_day in revise.items():
             if not isinstance(by_day, dict):
                 raise ValueError("revise maps website ids to {date: figures}")
             for day, figures in by_day.items():
                 try:
                     when = date.fromisoformat(day)
-                    numbers = tuple(int(figures[k]) for k in
-                                    ("total_visitors", "unique_visitors", "page_views"))
+                    visitors, unique, views = (int(figures[k]) for k in
+                                               ("total_visitors", "unique_visitors", "page_views"))
                 except (TypeError, ValueError, KeyError):
                     raise ValueError(f"revise {wid}: {str(day)[:20]} needs a YYYY-MM-DD date and "
                                      "total_visitors, unique_visitors, page_views") from None
-                revised[(wid, when)] = numbers
+                revised[(wid, when)] = (visitors, unique, views)
         if not all(isinstance(new, dict) for new in rename.values()):
             raise ValueError("rename maps website ids to {domain, name}")
         for wid, new in rename.items():
