@@ -70,6 +70,25 @@ class BudgetStats:
     limit: int | None
 
 
+TEST_WINDOW_ENV = "ZENOVAY_TEST_WINDOW_SECONDS"
+
+
+def window_seconds() -> float:
+    """The rate window's length: 60 s, or ZENOVAY_TEST_WINDOW_SECONDS (1 to 60) for tests.
+
+    Tests only: the sandbox and the budget both honour it, so an end-to-end test of "a minute's
+    worth" of work runs in a few seconds instead of sleeping through real minutes.
+    """
+    import os
+
+    raw = os.environ.get(TEST_WINDOW_ENV, "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return WINDOW
+    return value if 1 <= value <= WINDOW else WINDOW
+
+
 def _header_int(value: object) -> int | None:
     """The smallest whole number in a header value ("30", "30, 30", "30;w=60"), or None."""
     if value is None:

@@ -8,6 +8,13 @@ import typer
 from zenovay_cli.commands._options import plain_command
 from zenovay_cli.context import Context
 
+
+class Limiter(str, Enum):
+    sliding = "sliding"
+    fixed = "fixed"
+    cf = "cf"
+
+
 app = typer.Typer(help="Run the built-in sandbox: a local imitation of the Zenovay API.", no_args_is_help=True)
 
 
@@ -22,7 +29,9 @@ class Tier(str, Enum):
     epilog=(
         "Example: zenovay sandbox serve --port 8765 --rate-limit 30 & "
         "ZENOVAY_BASE_URL=http://127.0.0.1:8765/api/external/v1 "
-        "ZENOVAY_API_KEY=zv_sandbox_demo_key zenovay websites"
+        "ZENOVAY_API_KEY=zv_sandbox_demo_key zenovay websites. "
+        "Limiter shapes: sliding (any 60 s), fixed (calendar minutes), cf (Cloudflare's weighted "
+        "estimate: previous minute's count x its overlap + this minute's count)."
     )
 )
 @plain_command
@@ -33,6 +42,8 @@ def serve(
     visitors: Annotated[int, typer.Option("--visitors", min=0, help="Visitors per website and range.")] = 250,
     latency: Annotated[float, typer.Option("--latency", min=0, help="Seconds added to every answer.")] = 0.0,
     rate_limit: Annotated[int | None, typer.Option("--rate-limit", min=1, help="Requests per minute per key (429 beyond).")] = None,
+    limiter: Annotated[Limiter, typer.Option("--limiter", case_sensitive=False, help="How --rate-limit is enforced: sliding, fixed or cf.")] = Limiter.sliding,
+    omit_remaining: Annotated[bool, typer.Option("--omit-remaining", help="Never send X-RateLimit-Remaining (an edge without an exact count).")] = False,
     monthly_quota: Annotated[int | None, typer.Option("--monthly-quota", min=0, help="Requests per key before 429 MONTHLY_LIMIT_EXCEEDED.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 0,
     tier: Annotated[Tier, typer.Option("--tier", help="Plan of keys that do not name one (zv_scale_… is Scale whatever this says).", case_sensitive=False)] = Tier.pro,
@@ -46,6 +57,8 @@ def serve(
         visitors_per_site=visitors,
         latency=latency,
         rate_limit=rate_limit,
+        limiter=limiter.value,
+        send_remaining=not omit_remaining,
         monthly_quota=monthly_quota,
         seed=seed,
         tier=tier.value,

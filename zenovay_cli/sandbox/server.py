@@ -31,11 +31,21 @@ from datetime import time as dtime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from zenovay_cli.ratelimit import window_seconds
 from zenovay_cli.sandbox import routes
 from zenovay_cli.sandbox._http import HTTPServer, loopback_address
 from zenovay_cli.sandbox.data import SandboxData, iso_ms
 from zenovay_cli.sandbox.routes import Response, failure, to_json
-from zenovay_cli.sandbox.state import API_PREFIX, TIER_LIMITS, Accounts, Fault, FaultQueue, Stats
+from zenovay_cli.sandbox.state import (
+    API_PREFIX,
+    LIMITERS,
+    TIER_LIMITS,
+    Accounts,
+    Fault,
+    FaultQueue,
+    Stats,
+    judge,
+)
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -69,6 +79,10 @@ class SandboxConfig:
     visitors_per_site: int = 250
     latency: float = 0.0  # seconds added to every API response
     rate_limit: int | None = None  # requests/minute per key, enforced only when set
+    limiter: str = "sliding"  # how rate_limit is enforced: sliding, fixed or cf (see state.judge)
+    send_remaining: bool = True  # send X-RateLimit-Remaining (the docs: only when exact)
+    # The rate window's length: 60 s, or ZENOVAY_TEST_WINDOW_SECONDS (tests only; see ratelimit).
+    window: float = field(default_factory=window_seconds)
     monthly_quota: int | None = None  # requests per key, enforced only when set
     tier: str = "pro"
     seed: int = 0
@@ -79,8 +93,9 @@ class SandboxConfig:
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
-    SETTABLE = ("websites", "visitors_per_site", "latency", "rate_limit", "monthly_quota", "tier",
-                "seed", "today", "quiet_websites", "undated_websites", "clock_offset")
+    SETTABLE = ("websites", "visitors_per_site", "latency", "rate_limit", "limiter",
+                "send_remaining", "window", "monthly_quota", "tier", "seed", "today",
+                "quiet_websites", "undated_websites", "clock_offset")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -93,6 +108,13 @@ class SandboxConfig:
             raise ValueError("latency must be a number of seconds between 0 and 600")
         if self.rate_limit is not None and (not _is_int(self.rate_limit) or self.rate_limit < 1):
             raise ValueError("rate_limit must be a positive integer or null")
+        if self.limiter not in LIMITERS:
+            raise ValueError(f"limiter must be one of: {', '.join(LIMITERS)}")
+        if not isinstance(self.send_remaining, bool):
+            raise ValueError("send_remaining must be true or false")
+        if isinstance(self.window, bool) or not isinstance(self.window, (int, float)) \
+                or not 0.1 <= self.window <= 3600:
+            raise ValueError("window must be a number of seconds between 0.1 and 3600")
         if self.monthly_quota is not None and (
             not _is_int(self.monthly_quota) or self.monthly_quota < 0
         ):
@@ -391,15 +413,17 @@ class SandboxServer:
         cfg = self.config
         usage = self._accounts.get(key)
         now = cfg.clock()
-        usage.prune(now)
+        usage.prune(now, cfg.window)
         rate, quota = self._limits(key)
         refusal = None
+        verdict = judge(cfg.limiter, usage.window, now, rate, cfg.window) \
+            if cfg.rate_limit is not None else None
         if cfg.monthly_quota is not None and usage.monthly + credits > quota:
             refusal = failure(429, "MONTHLY_LIMIT_EXCEEDED",
                               f"Monthly API limit exceeded ({quota} requests). "
                               f"Resets at {_month_reset(data.today)}")
-        elif cfg.rate_limit is not None and len(usage.window) >= rate:
-            wait = usage.seconds_until_slot(now)
+        elif verdict is not None and not verdict.admitted:
+            wait = verdict.retry_after
             refusal = failure(429, "RATE_LIMIT_EXCEEDED",
                               f"Rate limit exceeded ({rate} requests/minute). "
                               f"Try again in {wait} seconds", {"Retry-After": str(wait)})
@@ -413,10 +437,15 @@ class SandboxServer:
     def _usage_headers(self, key: str, data: SandboxData) -> dict[str, str]:
         usage = self._accounts.get(key)
         rate, quota = self._limits(key)
+        cfg = self.config
         headers = {"X-RateLimit-Limit": str(rate)}
-        if self.config.rate_limit is not None:  # only then is the remaining count exact
-            usage.prune(self.config.clock())
-            headers["X-RateLimit-Remaining"] = str(max(0, rate - len(usage.window)))
+        # Only with an enforced limit is the remaining count exact; send_remaining=False imitates
+        # an edge that never knows it exactly.
+        if cfg.rate_limit is not None and cfg.send_remaining:
+            now = cfg.clock()
+            usage.prune(now, cfg.window)
+            verdict = judge(cfg.limiter, usage.window, now, rate, cfg.window)
+            headers["X-RateLimit-Remaining"] = str(verdict.remaining + 1 if verdict.admitted else 0)
         headers.update({
             "X-Usage-Monthly": str(usage.monthly),
             "X-Usage-Limit": str(quota),

@@ -21,23 +21,67 @@ TIER_LIMITS = {
 }
 
 WINDOW_SECONDS = 60.0
+LIMITERS = ("sliding", "fixed", "cf")
+
+
+@dataclass
+class Verdict:
+    """A limiter's answer for one request: admitted or not, and what the headers say."""
+
+    admitted: bool
+    retry_after: int  # whole seconds until a request would be admitted (meaningful when refused)
+    remaining: int  # requests left in the limiter's view after this one
+
+
+def _count(times: deque[float], start: float, end: float) -> int:
+    """Times t with start <= t < end."""
+    return sum(1 for t in times if start <= t < end)
+
+
+def judge(kind: str, times: deque[float], now: float, rate: int, window: float) -> Verdict:
+    """Would a request at `now` pass the limiter `kind`, given the admitted request `times`?
+
+    - sliding: at most `rate` requests in any `window` seconds ending now;
+    - fixed: at most `rate` requests in the current fixed window [k*window, (k+1)*window);
+    - cf: Cloudflare's weighted estimate, previous window's count x the share of it still
+      overlapping the last `window` seconds + the current window's count, must stay <= rate.
+    Fixed and cf windows start at multiples of `window` on the server's clock, so their phase is
+    arbitrary from a client's point of view.
+    """
+    if kind == "sliding":
+        inside = [t for t in times if t > now - window]
+        if len(inside) < rate:
+            return Verdict(True, 0, rate - len(inside) - 1)
+        wait = inside[len(inside) - rate] + window - now
+        return Verdict(False, max(1, math.ceil(wait)), 0)
+    start = math.floor(now / window) * window
+    current = _count(times, start, now + 1e-9)
+    if kind == "fixed":
+        if current < rate:
+            return Verdict(True, 0, rate - current - 1)
+        return Verdict(False, max(1, math.ceil(start + window - now)), 0)
+    previous = _count(times, start - window, start)
+    estimate = previous * (1 - (now - start) / window) + current
+    if estimate + 1 <= rate:
+        return Verdict(True, 0, max(0, math.floor(rate - estimate - 1)))
+    # The first moment the estimate leaves room for one more request.
+    if current + 1 <= rate:
+        at = start + window * (1 - (rate - 1 - current) / previous)
+    else:  # not in this window: in the next one, this window's count becomes the previous one
+        at = start + window + window * max(0.0, 1 - (rate - 1) / current)
+    return Verdict(False, max(1, math.ceil(at - now)), 0)
 
 
 @dataclass
 class KeyUsage:
     monthly: int = 0
     total: int = 0
-    window: deque[float] = field(default_factory=deque)  # clock times of counted requests
+    window: deque[float] = field(default_factory=deque)  # clock times of admitted requests
 
-    def prune(self, now: float) -> None:
-        while self.window and self.window[0] <= now - WINDOW_SECONDS:
+    def prune(self, now: float, window: float = WINDOW_SECONDS) -> None:
+        """Forget requests no limiter can still count (older than two windows)."""
+        while self.window and self.window[0] <= now - 2 * window:
             self.window.popleft()
-
-    def seconds_until_slot(self, now: float) -> int:
-        """Whole seconds until the oldest request in the window leaves it (at least 1)."""
-        if not self.window:
-            return 1
-        return max(1, math.ceil(self.window[0] + WINDOW_SECONDS - now))
 
 
 class Accounts:
