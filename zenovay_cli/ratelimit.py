@@ -1,74 +1,84 @@
-"""The one request budget shared by concurrent requests: paces sends under the per-minute limit."""
+"""The request budget shared by concurrent requests and processes: use the whole minute, never more.
+
+The policy
+----------
+Every send is checked against the sends of the last two windows (W = 60 s): this process's, other
+local processes' (through the per-host ledger, see ledger.py) and "phantoms" standing for requests
+the server reports but nobody here made (X-RateLimit-Remaining, a 429). A send may go at time t
+only when, counting it, every limiter shape an edge may use stays within the limit L:
+
+- a true sliding window: at most L sends in any W seconds;
+- fixed windows: at most L sends in any [kW, (k+1)W), at any phase k*W of the edge's clock;
+- Cloudflare's weighted estimate at any phase: previous window's count x the share of it still
+  inside the last W seconds + the current window's count <= L.
+
+The third implies the other two at every phase, so one check covers all three: for every window
+start s in (t - W, t], P(s) x (1 - (t - s) / W) + C(s) + 1 <= L, where P(s) counts the sends in
+[s - W, s) and C(s) those in [s, t]. Between sends the left side grows with s, so it is enough to
+test s just before each send u and each u + W (and s -> t, which is the sliding window). The
+earliest allowed t is found by raising t to the largest bound these give until none is violated
+(earliest_send below; pure, no clock).
+
+What that means in practice:
+1. Burst: while the window leaves room, sends go out at once, limited only by --concurrency.
+2. When the window's budget is spent, nothing is sent until its first sends are a full window old,
+   then sends continue evenly paced, one every W / L: the burst's sends still weigh on the
+   weighted estimate for a whole window after they leave the sliding window, so a second burst
+   inside the next window is never allowed.
+3. One send of headroom (L - 1 for limits of 4 and more) and a margin of EXPIRY_MARGIN on the
+   sliding window absorb the difference between our send times and the edge's arrival times.
+
+Worked example, L = 30/min (Pro), 41 requests with 10 workers, nothing sent in the last two minutes:
+- t = 0 s: 29 requests go out at once (30 - 1 headroom); a 30th would fill the estimate.
+- until t = 60.25 s nothing may go: the burst is inside every window ending before then.
+- just after t = 60 s a window starting at 60 sees the burst as its previous window with weight
+  ~1 (29 x 1 + 1 > 29), so the 30th waits until that weight is 28/29: t = 60 + 60/29 = 62.07 s;
+  each further 60/29 = 2.07 s frees one more: the remaining 12 go out at 62.1, 64.1 ... 84.8 s.
+- total ~ 85 s, against 60 + (41 - 30) x 2 = 82 s at the theoretical best; "burst again when the
+  sliding window frees" would be refused by a Cloudflare-style edge at t = 60 s.
+
+What the server says
+--------------------
+- X-RateLimit-Limit sets L (learned). A configured limit (rate_limit / ZENOVAY_RATE_LIMIT) is an
+  upper bound: the learned one wins only when lower.
+- X-RateLimit-Remaining R: the server counted L - R requests in its window. Any beyond the sends we
+  know of were made by someone else at unknown times; they become phantoms whose slots free one by
+  one over the next window (stamping them all "now" would stall a run that starts right after
+  another for a whole minute, though that run freed its slots steadily). A 429 counts as R = 0
+  whose first slot frees at its Retry-After, and pauses every sender until then ("nobody sends
+  before T"), across processes when a ledger is shared.
+- Unknown limit (none configured, none learned): only UNKNOWN_BURST sends go out before the first
+  response arrives (at most FIRST_RESPONSE_WAIT s); a server that never sends a limit is not paced.
+- X-Usage-*: the monthly snapshot is kept for `zenovay usage`'s burn rate and forecast (quota.py).
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from zenovay_cli.errors import RateLimitError
-
-# How it works, and why:
-# - Two mechanisms, both over the budget's own clock:
-#   1. Pacing (GCRA, a token bucket kept as one "theoretical arrival time"): one send every
-#      60 / (safety * limit) s after a small burst. This gives an even flow that sits under the
-#      limit for any limiter the edge might use: a true 60 s sliding window, fixed minutes, or
-#      Cloudflare's weighted "previous + current window" estimate (even pacing is the case where
-#      that estimate equals the real count).
-#   2. A log of send times over the last 60 s with a hard cap of `limit` sends in any 60 s
-#      window (closed at both ends, plus a margin for latency jitter). Pacing alone keeps to it;
-#      the log makes the guarantee exact after a limit change or when the server says it counted
-#      more than we sent (X-RateLimit-Remaining, below).
-# - safety = 0.9: pacing at 90 % costs ~11 % wall time in a rate-bound run (the goal allows 25 %),
-#   and the 10 % left over holds the initial burst (burst <= 10 % of the limit, so burst + paced
-#   sends never exceed the limit in a window) and absorbs jitter between our send times and the
-#   server's arrival times.
-# - X-RateLimit-Remaining: the server counted `limit - remaining` requests in its window. Our own
-#   sends (in flight ones too) are in the log; any counted requests beyond those were sent by
-#   someone else (an earlier run, another tool) at times we do not know, and the window's end is
-#   not sent either (the newest docs have no X-RateLimit-Reset). So they go into the log as
-#   "phantom" sends. Stamping them all "now" (the worst case: their slots free a full minute
-#   later) would make every run that starts right after another one stall for a minute, though
-#   the earlier run, paced like this one, frees its slots steadily. So the phantoms' slots free
-#   one by one, evenly over the next 60 s: at most `remaining` sends go out at once, and more
-#   only at the pace a paced client would have freed them. If the unknown requests were in fact
-#   a recent burst, later Remaining headers add phantoms and a 429 stops everyone: a 429 or two
-#   at worst, against a minute surely lost. A 429 counts as Remaining 0 whose first slot frees
-#   at its Retry-After (the client passes that to pause() as well, which holds every worker).
-# - Unknown limit (none given, no header seen): no pacing, but only UNKNOWN_BURST sends go out
-#   before the first response arrives; the rest wait for it (at most FIRST_RESPONSE_WAIT s), so
-#   a first wave of N workers cannot overrun a small limit. A server that never sends
-#   X-RateLimit-Limit is then not paced at all.
-# - pause() (a 429's Retry-After) sets a shared "not before" time that only ever moves later.
-#   With max_wait, a pause longer than that fails acquire() at once instead of sleeping.
 
 # At most this many unseen sends (other clients' requests) are modelled after one response.
 MAX_PHANTOMS = 2000
 WINDOW = 60.0
-DEFAULT_SAFETY = 0.9
-MAX_BURST = 10
 UNKNOWN_BURST = 3
 FIRST_RESPONSE_WAIT = 5.0
 POLL = 0.05
-# A sent request frees its slot this long after it leaves the 60 s window: our send time is not
+# A send frees its sliding-window slot this long after it leaves the window: our send time is not
 # the server's arrival time, and two requests' latencies differ.
 EXPIRY_MARGIN = 0.25
 ANNOUNCE_AFTER = 1.0
 MAX_LIMIT = 1_000_000
+# Sends kept in the state: two windows' worth at most, and never more than this many.
+MAX_KEPT = 20_000
 
-
-@dataclass(frozen=True)
-class BudgetStats:
-    acquires: int
-    waits: int  # acquires that had to wait
-    waited: float  # seconds spent waiting, summed over all threads
-    longest_wait: float
-    pauses: int
-    limit: int | None
-
+T = TypeVar("T")
 
 TEST_WINDOW_ENV = "ZENOVAY_TEST_WINDOW_SECONDS"
 
@@ -116,67 +126,249 @@ def _as_limit(value: object) -> int | None:
     return number if number is not None and 1 <= number <= MAX_LIMIT else None
 
 
+
+
+def headroom_limit(limit: int) -> int:
+    """The limit the policy plans for: one send of headroom from 4 on (see the module docstring)."""
+    return limit - 1 if limit >= 4 else limit
+
+
+def earliest_send(
+    sends: Sequence[float],
+    now: float,
+    limit: int,
+    window: float = WINDOW,
+    margin: float = EXPIRY_MARGIN,
+) -> tuple[float, str]:
+    """The earliest time >= now at which one more send keeps every limiter shape within `limit`.
+
+    `sends` are the send times known so far, sorted. Returns (time, reason), reason "" when the send
+    may go now, "window" when the last window's budget is spent, "pacing" when the weighted
+    estimate of a recent burst holds it. Pure: no clock, no state.
+    """
+    n = len(sends)
+    first = bisect.bisect_left(sends, now - 2 * window - margin)
+    if n - first + 1 <= limit:  # every estimate counts at most these: room at every phase
+        return now, ""
+    t, reason = now, ""
+    for _ in range(100):
+        bound, why = t, reason
+        # Sliding window (s -> t): the sends in [t - W - margin, t] plus this one.
+        if n - bisect.bisect_right(sends, t - window - margin) + 1 > limit:
+            candidate = sends[n - limit] + window + margin
+            if candidate > bound:
+                bound, why = candidate, "window"
+        # Weighted estimate with a window starting just before b, for b = u and b = u + W.
+        low = bisect.bisect_right(sends, t - 2 * window)
+        high = bisect.bisect_right(sends, t)
+        for u in sends[low:high]:
+            for b in (u, u + window):
+                if not t - window < b <= t:
+                    continue
+                at_b = bisect.bisect_left(sends, b)
+                current = n - at_b
+                previous = at_b - bisect.bisect_left(sends, b - window)
+                if current + 1 > limit:
+                    candidate, kind = b + window + margin, "window"
+                elif previous and previous * (1 - (t - b) / window) + current + 1 > limit + 1e-9:
+                    candidate, kind = b + window * (1 - (limit - 1 - current) / previous), "pacing"
+                else:
+                    continue
+                if candidate > bound:
+                    bound, why = candidate, kind
+        if bound <= t:
+            return t, reason
+        # "window" once the window's budget was found spent, even if pacing then holds it longer.
+        t, reason = bound, ("window" if "window" in (reason, why) else why)
+    return t, reason  # pragma: no cover - the bounds converge in a few rounds
+
+
+@dataclass(frozen=True)
+class BudgetStats:
+    acquires: int
+    waits: int  # acquires that had to wait
+    waited: float  # seconds spent waiting, summed over all threads
+    longest_wait: float
+    pauses: int
+    limit: int | None
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15 else None
+
+
+@dataclass
+class BudgetState:
+    """What every process of one user and one API key shares (the ledger's whole content).
+
+    sends       sorted send times (wall clock), the last two windows: ours, other processes',
+                and phantoms for requests the server counted that nobody here made
+    limit       the per-minute limit the server advertised last (learned), or None
+    not_before  a 429's pause: nobody sends before this time
+    usage       the last X-Usage-* snapshot: {"at", "monthly", "limit", "reset", "total"}
+    usage_first the first snapshot of the same month (same "reset"), for the burn rate
+    """
+
+    sends: list[float] = field(default_factory=list)
+    limit: int | None = None
+    not_before: float = 0.0
+    usage: dict[str, Any] | None = None
+    usage_first: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "sends": self.sends, "limit": self.limit, "not_before": self.not_before,
+                "usage": self.usage, "usage_first": self.usage_first}
+
+    @classmethod
+    def from_json(cls, data: Any) -> BudgetState:
+        """A state from stored JSON; anything malformed is dropped (the store is not trusted)."""
+        state = cls()
+        if not isinstance(data, dict):
+            return state
+        sends = data.get("sends")
+        if isinstance(sends, list):
+            state.sends = sorted(t for t in map(_finite, sends[-MAX_KEPT:]) if t is not None)
+        state.limit = _as_limit(data.get("limit"))
+        state.not_before = _finite(data.get("not_before")) or 0.0
+        state.usage = _usage_snapshot(data.get("usage"))
+        state.usage_first = _usage_snapshot(data.get("usage_first"))
+        return state
+
+
+def _usage_snapshot(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, dict):
+        return None
+    at, monthly = _finite(data.get("at")), _count(data.get("monthly"))
+    if at is None or monthly is None:
+        return None
+    reset = data.get("reset")
+    return {"at": at, "monthly": monthly, "limit": _count(data.get("limit")),
+            "reset": reset if isinstance(reset, str) and len(reset) <= 40 else None,
+            "total": _count(data.get("total"))}
+
+
+class LedgerUnavailable(Exception):
+    """A shared store cannot be used (corrupt, locked for too long, unwritable); the message says why."""
+
+
+class BudgetStore(Protocol):
+    """Where a RateBudget keeps its BudgetState. The whole interface a shared backend implements.
+
+    transact(change) runs `change` on the current state, atomically with respect to every other
+    process using the same store, saves the state as `change` left it, and returns its result.
+    `change` may be called again on a fresh state if the store retries. A store that cannot do
+    this raises LedgerUnavailable; the budget then warns once and continues in-process.
+    """
+
+    def transact(self, change: Callable[[BudgetState], T]) -> T: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """The in-process store: one state, guarded by the budget's own lock."""
+
+    def __init__(self, state: BudgetState | None = None) -> None:
+        self.state = state if state is not None else BudgetState()
+
+    def transact(self, change: Callable[[BudgetState], T]) -> T:
+        return change(self.state)
+
+    def close(self) -> None:
+        pass
+
+
 class RateBudget:
-    """A thread-safe send budget: call acquire() before every request, observe() after it."""
+    """A thread-safe send budget: call acquire() before every request, observe() after it.
+
+    per_minute: a configured limit (rate_limit / ZENOVAY_RATE_LIMIT); a lower learned one wins.
+    ledger: a BudgetStore shared with other processes (ledger.py); None keeps it in-process.
+    """
 
     def __init__(
         self,
         per_minute: int | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        safety: float = DEFAULT_SAFETY,
         on_wait: Callable[[float, str], None] | None = None,
         max_wait: float | None = None,
+        window: float | None = None,
+        ledger: BudgetStore | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
-        if not 0 < safety <= 1:
-            raise ValueError("safety must be in (0, 1]")
-        limit = None
+        override = None
         if per_minute is not None:
-            limit = _as_limit(per_minute)
-            if limit is None:
+            override = _as_limit(per_minute)
+            if override is None:
                 raise ValueError(f"per_minute must be a whole number from 1 to {MAX_LIMIT}")
+        self._override = override
         self._clock = clock
         self._sleep = sleep
-        self._safety = safety
         self._on_wait = on_wait
         self._max_wait = max_wait
+        self._window = float(window) if window is not None else window_seconds()
+        self._store: BudgetStore = ledger if ledger is not None else MemoryStore()
+        self._shared = ledger is not None
+        self._on_warning = on_warning
         self._lock = threading.Lock()
-        self._limit: int | None = None
-        self._interval = 0.0
-        self._tolerance = 0.0
-        self._tat = -math.inf  # GCRA: sends are allowed from _tat - _tolerance on
-        self._sent: deque[float] = deque()
-        self._not_before = -math.inf
-        self._told = False  # a response or set_limit() has told us about the limit
+        self._learned: int | None = None  # the store's learned limit, as last seen
+        self._last_state = BudgetState()
+        self._told = override is not None  # a response or set_limit() has told us about the limit
         self._first_send: float | None = None
         self._announced_pause = -math.inf
         self._announced_window = -math.inf
         self._announced_pacing: int | None = None
         self._acquires = self._waits = self._pauses = 0
         self._waited = self._longest = 0.0
-        if limit is not None:
-            self._told = True
-            self._apply_limit(limit)
+
+    # -- public ------------------------------------------------------------------------------------
 
     @property
     def limit(self) -> int | None:
-        return self._limit
+        """The limit in force: the configured one, or the learned one when that is lower."""
+        return self._effective(self._learned)
+
+    @property
+    def window(self) -> float:
+        return self._window
+
+    @property
+    def shared(self) -> bool:
+        """True while a ledger shared with other processes is in use."""
+        return self._shared
 
     def stats(self) -> BudgetStats:
         with self._lock:
-            return BudgetStats(
-                self._acquires, self._waits, self._waited, self._longest, self._pauses, self._limit
-            )
+            return BudgetStats(self._acquires, self._waits, self._waited, self._longest,
+                               self._pauses, self.limit)
+
+    def snapshot(self) -> BudgetState:
+        """A copy of the current state (sends, limits, pause, usage snapshots)."""
+        def read(state: BudgetState) -> BudgetState:
+            return BudgetState.from_json(state.to_json())
+
+        with self._lock:
+            return self._transact(read)
 
     def set_limit(self, per_minute: object) -> None:
-        """Use this per-minute limit (e.g. /usage rate_limits.requests_per_minute); junk is ignored."""
+        """Learn this per-minute limit (e.g. /usage rate_limits.requests_per_minute); junk is ignored."""
         limit = _as_limit(per_minute)
         if limit is None:
             return
+
+        def learn(state: BudgetState) -> None:
+            state.limit = limit
+
         with self._lock:
             self._told = True
-            self._apply_limit(limit)
+            self._transact(learn)
 
     def pause(self, seconds: float) -> None:
         """Hold every sender until `seconds` from now; a shorter pause never shortens a longer one."""
@@ -186,50 +378,71 @@ class RateBudget:
             return
         if not math.isfinite(seconds) or seconds <= 0:
             return
+
+        def hold(state: BudgetState) -> None:
+            state.not_before = max(state.not_before, self._clock() + seconds)
+
         with self._lock:
             self._pauses += 1
-            self._not_before = max(self._not_before, self._clock() + seconds)
+            self._transact(hold)
 
     def observe(self, headers: Mapping[str, str] | None, status: int) -> None:
-        """Learn from a response's X-RateLimit-Limit / -Remaining (any letter case) and a 429."""
+        """Learn from a response's X-RateLimit-*, X-Usage-* (any letter case) and a 429."""
         lower = {str(k).lower(): v for k, v in (headers or {}).items()}
         limit = _as_limit(lower.get("x-ratelimit-limit"))
         remaining = _header_int(lower.get("x-ratelimit-remaining"))
         free_in = 0.0
         if status == 429:
             remaining = 0
-            free_in = min(float(_header_int(lower.get("retry-after")) or 0), WINDOW)
-        with self._lock:
-            self._told = True
-            if limit is not None:
-                self._apply_limit(limit)
-            if remaining is None or self._limit is None:
-                return
+            free_in = min(float(_header_int(lower.get("retry-after")) or 0), self._window)
+        monthly = _header_int(lower.get("x-usage-monthly"))
+        usage = None
+        if monthly is not None:
+            reset = lower.get("x-usage-reset")
+            usage = {"monthly": monthly, "limit": _header_int(lower.get("x-usage-limit")),
+                     "reset": str(reset).strip()[:40] if reset else None,
+                     "total": _header_int(lower.get("x-usage-total"))}
+
+        def learn(state: BudgetState) -> None:
             now = self._clock()
-            self._prune(now)
-            unknown = self._limit - min(remaining, self._limit) - len(self._sent)
-            # The header is untrusted: never let it make us track more than a bounded number.
-            unknown = min(unknown, MAX_PHANTOMS)
+            if limit is not None:
+                state.limit = limit
+            if usage is not None:
+                snapshot = {"at": now, **usage}
+                state.usage = snapshot
+                first = state.usage_first
+                if first is None or first.get("reset") != usage["reset"] \
+                        or first["monthly"] > usage["monthly"]:
+                    state.usage_first = snapshot
+            server_limit = limit or self._effective(state.limit)
+            if remaining is None or server_limit is None:
+                return
+            self._prune(state, now)
+            counted = len(state.sends) - bisect.bisect_right(
+                state.sends, now - self._window - EXPIRY_MARGIN)
+            unknown = min(server_limit - min(remaining, server_limit) - counted, MAX_PHANTOMS)
             if unknown > 0:
                 # Their slots free one by one from `free_in` on, the last a full window from now.
-                step = (WINDOW - free_in) / unknown
-                phantoms = [now + free_in + step * (k + 1) - WINDOW for k in range(unknown)]
-                self._sent = deque(sorted([*self._sent, *phantoms]))
+                step = (self._window - free_in) / unknown
+                phantoms = [now + free_in + step * (k + 1) - self._window for k in range(unknown)]
+                state.sends = sorted([*state.sends, *phantoms])
+
+        with self._lock:
+            self._told = True
+            self._transact(learn)
 
     def acquire(self) -> float:
         """Block until one request may be sent now and reserve it; returns the send time.
 
-        Raises RateLimitError at once when a pause() would hold it longer than max_wait.
+        Raises RateLimitError at once when a pause would hold it longer than max_wait.
         """
         start = self._clock()
         while True:
             with self._lock:
-                now = self._clock()
-                ready, reason = self._ready_at(now)
+                now, ready, reason, paused = self._transact(self._try_send)
                 if ready <= now:
-                    self._commit(now, now - start)
+                    self._count(now, now - start)
                     return now
-                paused = self._not_before - now
                 if self._max_wait is not None and paused > self._max_wait:
                     raise RateLimitError(
                         f"rate limited: the API asks to wait {paused:.0f} s, "
@@ -244,51 +457,65 @@ class RateBudget:
                 self._on_wait(wait, note)
             self._sleep(wait)
 
-    # -- internals, called with the lock held ------------------------------------------------------
+    def close(self) -> None:
+        self._store.close()
 
-    def _apply_limit(self, limit: int) -> None:
-        if limit == self._limit:
-            return
-        self._limit = limit
-        self._interval = WINDOW / (self._safety * limit)
-        burst = math.floor(round(limit * (1 - self._safety), 6))
-        self._tolerance = (max(1, min(MAX_BURST, burst)) - 1) * self._interval
-        # Sends made before (or under another limit) still use up the bucket.
-        self._tat = -math.inf
-        for sent in self._sent:
-            self._tat = max(self._tat, sent) + self._interval
+    # -- internals ---------------------------------------------------------------------------------
 
-    def _prune(self, now: float) -> None:
-        while self._sent and self._sent[0] + WINDOW + EXPIRY_MARGIN <= now:
-            self._sent.popleft()
+    def _effective(self, learned: int | None) -> int | None:
+        if self._override is None:
+            return learned
+        return self._override if learned is None else min(self._override, learned)
 
-    def _ready_at(self, now: float) -> tuple[float, str]:
-        """The earliest time a send is allowed, and what holds it back."""
+    def _transact(self, change: Callable[[BudgetState], T]) -> T:
+        """Run `change` in the store; a failing shared store: one warning, then in-process."""
+        def tracked(state: BudgetState) -> T:
+            result = change(state)
+            self._learned = state.limit
+            self._last_state = state
+            return result
+
+        try:
+            return self._store.transact(tracked)
+        except LedgerUnavailable as exc:
+            if self._on_warning is not None:
+                self._on_warning(f"the shared rate ledger is unavailable ({exc}); "
+                                 "this run keeps its own budget")
+            with_last = BudgetState.from_json(self._last_state.to_json())
+            self._store, self._shared = MemoryStore(with_last), False
+            return self._store.transact(tracked)
+
+    def _prune(self, state: BudgetState, now: float) -> None:
+        keep_from = now - 2 * self._window - EXPIRY_MARGIN
+        sends = state.sends
+        if sends and (sends[0] < keep_from or sends[-1] > now + self._window):
+            # Older sends no longer count; "future" ones mean the wall clock went back: drop them.
+            state.sends = [t for t in sends if keep_from <= t <= now + self._window]
+        if len(state.sends) > MAX_KEPT:
+            del state.sends[: len(state.sends) - MAX_KEPT]
+
+    def _try_send(self, state: BudgetState) -> tuple[float, float, str, float]:
+        """Send now if allowed (recorded in the state): (now, ready, reason, paused seconds)."""
+        now = self._clock()
+        self._prune(state, now)
         ready, reason = now, ""
-        if self._not_before > ready:
-            ready, reason = self._not_before, "pause"
-        if self._limit is None:
+        if state.not_before > ready:
+            ready, reason = state.not_before, "pause"
+        limit = self._effective(state.limit)
+        if limit is None:
             if not self._told and self._first_send is not None and self._acquires >= UNKNOWN_BURST:
                 deadline = self._first_send + FIRST_RESPONSE_WAIT
                 if deadline > now and now + POLL > ready:
                     ready, reason = min(now + POLL, deadline), "first"
-            return ready, reason
-        self._prune(now)
-        over = len(self._sent) - self._limit
-        if over >= 0:
-            free = self._sent[over] + WINDOW + EXPIRY_MARGIN
+        else:
+            free, why = earliest_send(state.sends, now, headroom_limit(limit), self._window)
             if free > ready:
-                ready, reason = free, "window"
-        paced = self._tat - self._tolerance
-        if paced > ready:
-            ready, reason = paced, "pacing"
-        return ready, reason
+                ready, reason = free, why
+        if ready <= now:
+            bisect.insort(state.sends, now)
+        return now, ready, reason, state.not_before - now
 
-    def _commit(self, now: float, waited: float) -> None:
-        self._prune(now)
-        self._sent.append(now)
-        if self._limit is not None:
-            self._tat = max(self._tat, now) + self._interval
+    def _count(self, now: float, waited: float) -> None:
         if self._first_send is None:
             self._first_send = now
         self._acquires += 1
@@ -301,13 +528,14 @@ class RateBudget:
         """What to announce about this wait, or None; throttled so N workers print one line."""
         if ready - now < ANNOUNCE_AFTER:
             return None
+        limit = self.limit
         if reason == "pause" and ready > self._announced_pause + ANNOUNCE_AFTER:
             self._announced_pause = ready
             return "the API answered 429 with Retry-After"
-        if reason == "window" and now >= self._announced_window + WINDOW:
+        if reason == "window" and now >= self._announced_window + self._window:
             self._announced_window = now
-            return f"the per-minute limit of {self._limit} requests is used up"
-        if reason == "pacing" and self._announced_pacing != self._limit:
-            self._announced_pacing = self._limit
-            return f"staying under {self._limit} requests/minute"
+            return f"the per-minute limit of {limit} requests is used up"
+        if reason == "pacing" and self._announced_pacing != limit:
+            self._announced_pacing = limit
+            return f"staying under {limit} requests/minute"
         return None
