@@ -150,6 +150,7 @@ def part_four(args) -> None:
 def part_ledger(args) -> None:
     try:
         from zenovay_cli.ledger import open_ledger
+
         from zenovay_cli.ratelimit import RateBudget
     except ImportError:
         print("ledger: not available in this version")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from zenovay_cli.errors import ExitCode, RateLimitError
-from zenovay_cli.ratelimit import EXPIRY_MARGIN, FIRST_RESPONSE_WAIT, UNKNOWN_BURST, RateBudget
+from zenovay_cli.ratelimit import FIRST_RESPONSE_WAIT, UNKNOWN_BURST, RateBudget
 
 
 class FakeTime:
