@@ -77,6 +77,7 @@ ANNOUNCE_AFTER = 1.0
 MAX_LIMIT = 1_000_000
 # Sends kept in the state: two windows' worth at most, and never more than this many.
 MAX_KEPT = 20_000
+EPSILON = 1e-6
 
 T = TypeVar("T")
 
@@ -167,7 +168,9 @@ def earliest_send(
                     continue
                 at_b = bisect.bisect_left(sends, b)
                 current = n - at_b
-                previous = at_b - bisect.bisect_left(sends, b - window)
+                # A send exactly at b - W is inside (the limit s -> b-); EPSILON keeps float
+                # rounding of u + W - W from moving it out.
+                previous = at_b - bisect.bisect_left(sends, b - window - EPSILON)
                 if current + 1 > limit:
                     candidate, kind = b + window + margin, "window"
                 elif previous and previous * (1 - (t - b) / window) + current + 1 > limit + 1e-9:
