@@ -80,8 +80,7 @@ def part_export40(args) -> None:
         env = env_for(sb, Path(tmp) / "home", tmp, args.window)
         loop = run_timed([*python_script(SEQUENTIAL_LOOP), str(Path(tmp) / "loop")], env=env)
         loop_stats = sb.stats()
-        time.sleep(args.window + 1)  # the loop's requests leave the window
-        sb.reset()
+        sb.reset()  # forgets the loop's requests (rate window, quota, statistics)
         ours = run_timed([zenovay_executable(), "export", "--out", str(Path(tmp) / "ours"),
                           "--quiet", "--no-cache"], env=env_for(sb, Path(tmp) / "h2", tmp, args.window))
         stats = sb.stats()
@@ -150,7 +149,6 @@ def part_four(args) -> None:
 def part_ledger(args) -> None:
     try:
         from zenovay_cli.ledger import open_ledger
-
         from zenovay_cli.ratelimit import RateBudget
     except ImportError:
         print("ledger: not available in this version")

@@ -3,8 +3,9 @@
 (a) 40 websites, 100 ms latency, no effective rate limit: `zenovay export` against a plain
     sequential loop like Zenovay's guide (requests, /websites then analytics + countries per
     website, one request after another, writing the same files). Goal: >= 6x faster.
-(b) per-minute limit on (sandbox --rate-limit): wall time against requests / rate, and the
-    number of 429 answers the sandbox sent. Goal: within 25 %, at most 2 responses 429.
+(b) per-minute limit on (sandbox --rate-limit): wall time, and the number of 429 answers the
+    sandbox sent. Goal (#11): N requests under the limit L go at once (<= 5 s); more take at most
+    1.15 x (60 + (N - L) x 60 / L) s; at most 2 responses 429.
 
     python benchmarks/bench_export.py            # both parts, about 3 minutes
     python benchmarks/bench_export.py --part a   # only (a), about 20 s
@@ -137,8 +138,10 @@ def part_b(websites: int, rate: int, include: list[str], latency: float) -> None
     pacing = [line for line in run.stderr.splitlines() if line.strip()]
     if pacing:
         print("  stderr: " + " | ".join(pacing[:4]))
-    met = abs(ratio - 1) <= 0.25 and too_many <= 2 and run.returncode == 0
-    print(f"  goal within 25 % and <= 2 responses 429: {'met' if met else 'MISSED'}")
+    # #11: within the minute's budget the run is not paced; beyond it, one burst, then paced.
+    bound = 5.0 if requests < rate else 1.15 * (60 + (requests - rate) * 60 / rate)
+    met = run.seconds <= bound and too_many <= 2 and run.returncode == 0
+    print(f"  goal <= {bound:.1f} s and <= 2 responses 429: {'met' if met else 'MISSED'}")
     print()
 
 

@@ -4,8 +4,9 @@
     --json --no-cache` against a plain sequential loop (requests: /websites, then each website's
     analytics, one after another), interleaved. Goal: >= 6x faster. `--try N ...` also times the
     command with other numbers of requests in flight (its --concurrency option).
-(b) Rate-bound: the sandbox's per-minute limit on (--rate-limit): wall time against
-    requests / rate, and the responses 429 the sandbox sent. Goal: within 25 %, at most two 429s.
+(b) Rate-bound: the sandbox's per-minute limit on (--rate-limit): wall time and the responses 429
+    the sandbox sent. Goal (#11): N requests under the limit L go at once (<= 5 s); more take at
+    most 1.15 x (60 + (N - L) x 60 / L) s; at most two 429s.
 
 Starts the sandbox itself on 127.0.0.1.
 
@@ -38,7 +39,7 @@ from _perf import (  # noqa: E402
 )
 
 SPEEDUP_GOAL = 6.0
-RATE_GOAL = 0.25
+WITHIN_BUDGET_S = 5.0  # a run that fits the minute's budget is not paced at all
 MAX_429 = 2
 
 # The loop of Zenovay's guide: one request after another.
@@ -130,22 +131,23 @@ def part_b(args, exe: str, rate: int, rows: list) -> None:
         seconds = time.perf_counter() - start
         stats = sb.stats()
     sent = stats["requests"]
-    minimum = sent / rate * 60
     too_many = stats["status_counts"].get("429", 0)
-    ratio = seconds / minimum
-    met = abs(ratio - 1) <= RATE_GOAL and too_many <= MAX_429 and done.returncode == 0
-    print(f"  requests {sent}, requests/rate {minimum:.1f} s, wall {seconds:.1f} s "
-          f"({(ratio - 1) * 100:+.1f} %), responses 429: {too_many}, exit {done.returncode}")
+    # #11: a run that fits the minute goes at once; beyond it, one minute's burst and then the
+    # rest evenly paced: at most 1.15 x (60 + (N - L) x 60 / L).
+    within = sent < rate
+    bound = WITHIN_BUDGET_S if within else 1.15 * (60 + (sent - rate) * 60 / rate)
+    met = seconds <= bound and too_many <= MAX_429 and done.returncode == 0
+    print(f"  requests {sent}, wall {seconds:.1f} s (goal <= {bound:.1f} s), "
+          f"responses 429: {too_many}, exit {done.returncode}")
     notes = [line for line in done.stderr.splitlines() if line.strip()]
     if notes:
         print("  stderr: " + " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else ""))
-    print(f"  goal within {RATE_GOAL * 100:.0f} % and <= {MAX_429} responses 429: {verdict(met)}")
+    print(f"  goal <= {bound:.1f} s and <= {MAX_429} responses 429: {verdict(met)}")
     print()
-    rows.append({"measure": f"`analytics --all`, {args.websites} websites, limit {rate}/min: "
-                            "wall time vs requests / rate",
-                 "value": f"{(ratio - 1) * 100:+.1f} % ({seconds:.1f} s vs {minimum:.1f} s), "
-                          f"{too_many} x 429",
-                 "goal": f"within {RATE_GOAL * 100:.0f} %, <= {MAX_429} x 429", "met": met})
+    rows.append({"measure": f"`analytics --all`, {args.websites} websites ({sent} requests), "
+                            f"limit {rate}/min: wall time",
+                 "value": f"{seconds:.1f} s, {too_many} x 429",
+                 "goal": f"<= {bound:.1f} s, <= {MAX_429} x 429", "met": met})
 
 
 def main() -> None:

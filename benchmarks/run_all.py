@@ -28,11 +28,12 @@ from _perf import machine  # noqa: E402
 
 # Scripts that write --summary-json and accept --no-bytecode; in the order they run.
 WITH_SUMMARY = ("startup", "query", "stream", "fanout", "answers")
-ORDER = ("startup", "query", "cache", "stream", "fanout", "export", "answers")
+ORDER = ("startup", "query", "cache", "stream", "fanout", "export", "answers", "budget")
 QUICK = {
     "startup": ["-n", "7"], "query": ["-n", "7"], "cache": ["-n", "7"],
     "stream": ["--runs", "1"], "fanout": ["--repeats", "2", "--rate", "120"],
     "export": ["--part", "a", "--repeats", "1"], "answers": ["--repeats", "3"],
+    "budget": ["--only", "within", "export40", "ledger"],
 }
 ACCEPTS_NO_BYTECODE = (*WITH_SUMMARY, "cache")
 

@@ -4,6 +4,7 @@ Each run gets its own `Context` (main.run's `context=`): the command's world is 
 sleep that only records, instead of patching the client's defaults.
 """
 
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -40,11 +41,19 @@ def invoker(capsys, secrets, sleeps: list | None = None):
     """A function running `zenovay ARGS...` in-process, each run in a fresh Context whose sleep
     appends to `sleeps` (nothing really sleeps); it fails the test if a secret is printed."""
     sleeps = [] if sleeps is None else sleeps
+    skipped = [0.0]
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        skipped[0] += seconds
+
+    def clock() -> float:  # time moves on by what would have been slept (the rate budget's clock)
+        return time.time() + skipped[0]
 
     def invoke(*args: str) -> Result:
         capsys.readouterr()
         with pytest.raises(SystemExit) as exc:
-            run(list(args), context=Context(sleep=sleeps.append))
+            run(list(args), context=Context(sleep=sleep, clock=clock))
         out, err = capsys.readouterr()
         result = Result(exc.value.code, out, err)
         for secret in secrets:

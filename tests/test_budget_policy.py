@@ -187,3 +187,19 @@ def test_earliest_send_is_now_while_the_window_has_room():
     assert earliest_send([0.0] * 28, 1.0, 29) == (1.0, "")
     t, why = earliest_send([0.0] * 29, 1.0, 29)
     assert why == "window" and t == pytest.approx(60 + 60 / 29)
+
+
+def test_rate_limit_and_max_requests_settings_come_from_the_environment_or_the_profile():
+    from zenovay_cli.config import resolve
+    from zenovay_cli.errors import UsageError
+
+    profile = {"profiles": {"default": {"rate_limit": 20, "max_requests": 500}}}
+    settings = resolve({}, {}, profile)
+    assert (settings.rate_limit, settings.max_requests) == (20, 500)
+    settings = resolve({}, {"ZENOVAY_RATE_LIMIT": "12"}, profile)
+    assert settings.rate_limit == 12 and settings.source("rate_limit") == "ZENOVAY_RATE_LIMIT"
+    assert resolve({}, {}, {}).rate_limit is None
+    for bad in ("0", "fast", "-3", "2000000"):
+        with pytest.raises(UsageError) as info:
+            resolve({}, {"ZENOVAY_RATE_LIMIT": bad}, {})
+        assert "ZENOVAY_RATE_LIMIT" in str(info.value)

@@ -70,6 +70,10 @@ RULES: dict[str, Rule] = {
     # Several hosts sharing one key (docs/fleets.md): opt-in, nothing Redis is imported without it.
     "redis_url": Rule(str, None, text="a redis://, rediss:// or unix:// URL"),
     "redis_prefix": Rule(str, "zenovay:", text="1 to 64 characters without spaces"),
+    # Requests per minute for a proxy or custom plan; the limit the API advertises wins when lower.
+    "rate_limit": Rule(int, None, 1, 1_000_000, "requests per minute, a whole number from 1 to 1000000"),
+    # export / analytics --all refuse to start work costing more requests than this (exit 6).
+    "max_requests": Rule(int, None, 0, 10**12, "a whole number of requests, 0 or more"),
 }
 # name -> (type, default). These are the settings a profile may hold.
 PROFILE_KEYS: dict[str, tuple[type, Any]] = {k: (r.type, r.default) for k, r in RULES.items()}
@@ -114,6 +118,8 @@ ENV_NAMES = {
     "timeout": "ZENOVAY_TIMEOUT",
     "retries": "ZENOVAY_RETRIES",
     "max_wait": "ZENOVAY_MAX_WAIT",
+    "rate_limit": "ZENOVAY_RATE_LIMIT",
+    "max_requests": "ZENOVAY_MAX_REQUESTS",
     "no_cache": "ZENOVAY_NO_CACHE",
     "refresh": "ZENOVAY_REFRESH",
     "stale_ok": "ZENOVAY_STALE_OK",

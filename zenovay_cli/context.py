@@ -89,6 +89,7 @@ class Context:
         self._cache: CacheStore | None = None
         self._redis: Any = None  # RedisLink, or False once known not to be configured
         self._sandbox: Any = None
+        self._ledger_warned = False
 
     # --- options -------------------------------------------------------------------------------
 
@@ -195,7 +196,9 @@ class Context:
     def client(self) -> ZenovayClient:
         """The run's shared API client, for commands that send their requests one after another."""
         if self._client is None:
-            self._client = self.new_client()
+            # Single commands go through the budget too: they count in the per-host ledger and
+            # honour a 429 pause another run recorded (a cache hit never opens it).
+            self._client = self.new_client(budget=self.new_budget())
         return self._client
 
     def new_client(self, budget: RateBudget | None = None, *, on_wait: Callable | None = None) -> ZenovayClient:
@@ -234,13 +237,29 @@ class Context:
         return client
 
     def new_budget(self, *, announce: bool = True) -> RateBudget:
-        """A per-minute request budget for a fan-out, paced by this run's clock and sleep."""
+        """A per-minute request budget, paced by this run's clock and sleep: the configured limit
+        (rate_limit, ZENOVAY_RATE_LIMIT; a lower learned one wins) and the per-host ledger shared
+        with every other `zenovay` process of this key (ledger.py). Nothing is opened until the
+        first request is sent. A ledger that cannot be used is warned about once per run."""
         from zenovay_cli.ratelimit import RateBudget
 
+        s = self.settings
         out = self.out
+        ledger = None
+        if not self.demo and s.api_key:
+            from zenovay_cli.ledger import open_ledger
+
+            ledger = open_ledger(None, s.api_key, s.base_url)
+
+        def warn_once(message: str) -> None:
+            if not self._ledger_warned:
+                self._ledger_warned = True
+                out.warn(message)
+
         on_wait = (lambda s, why: out.status(f"pacing: waiting {s:.1f} s ({why})")) if announce else None
         return RateBudget(
-            max_wait=self.settings.max_wait, on_wait=on_wait, clock=self.monotonic, sleep=self.sleep
+            s.rate_limit, max_wait=s.max_wait, on_wait=on_wait, clock=self.clock, sleep=self.sleep,
+            ledger=ledger, on_warning=warn_once,
         )
 
     def close(self) -> None:

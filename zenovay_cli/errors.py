@@ -163,3 +163,9 @@ class NetworkError(ApiError):
 
 class InvalidResponseError(ApiError):
     """The API answered with something that is not the documented envelope."""
+
+
+class BudgetRefused(ZenovayError):
+    """A run that would cost more requests than --max-requests or the month has left (not sent)."""
+
+    exit_code = ExitCode.RATE_LIMITED

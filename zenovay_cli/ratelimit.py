@@ -394,10 +394,11 @@ class RateBudget:
         lower = {str(k).lower(): v for k, v in (headers or {}).items()}
         limit = _as_limit(lower.get("x-ratelimit-limit"))
         remaining = _header_int(lower.get("x-ratelimit-remaining"))
-        free_in = 0.0
+        free_in = pause = 0.0
         if status == 429:
             remaining = 0
-            free_in = min(float(_header_int(lower.get("retry-after")) or 0), self._window)
+            pause = float(_header_int(lower.get("retry-after")) or 0)
+            free_in = min(pause, self._window)
         monthly = _header_int(lower.get("x-usage-monthly"))
         usage = None
         if monthly is not None:
@@ -408,6 +409,8 @@ class RateBudget:
 
         def learn(state: BudgetState) -> None:
             now = self._clock()
+            if pause > 0:  # nobody (no worker, no other process, no next run) sends before then
+                state.not_before = max(state.not_before, now + pause)
             if limit is not None:
                 state.limit = limit
             if usage is not None:
@@ -421,9 +424,9 @@ class RateBudget:
             if remaining is None or server_limit is None:
                 return
             self._prune(state, now)
-            counted = len(state.sends) - bisect.bisect_right(
-                state.sends, now - self._window - EXPIRY_MARGIN)
-            unknown = min(server_limit - min(remaining, server_limit) - counted, MAX_PHANTOMS)
+            counted = self._server_view(state.sends, now)
+            unknown = min(math.floor(server_limit - min(remaining, server_limit) - counted + 1e-9),
+                          MAX_PHANTOMS)
             if unknown > 0:
                 # Their slots free one by one from `free_in` on, the last a full window from now.
                 step = (self._window - free_in) / unknown
@@ -496,6 +499,17 @@ class RateBudget:
             state.sends = [t for t in sends if keep_from <= t <= now + self._window]
         if len(state.sends) > MAX_KEPT:
             del state.sends[: len(state.sends) - MAX_KEPT]
+
+    def _server_view(self, sends: list[float], now: float) -> float:
+        """How many of the known sends an edge may still count now: those of the last window, and
+        the window before it weighted as Cloudflare's estimate may still weigh them (1 falling
+        to 0 over a window). Remaining below what this explains was spent by someone else; a
+        weighted edge's low Remaining right after our own burst is not mistaken for strangers."""
+        edge = now - self._window - EXPIRY_MARGIN
+        start = bisect.bisect_right(sends, edge - self._window)
+        split = bisect.bisect_right(sends, edge)
+        older = sum((u - (edge - self._window)) / self._window for u in sends[start:split])
+        return len(sends) - split + older
 
     def _try_send(self, state: BudgetState) -> tuple[float, float, str, float]:
         """Send now if allowed (recorded in the state): (now, ready, reason, paused seconds)."""

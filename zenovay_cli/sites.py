@@ -169,6 +169,39 @@ class SiteRun:
         """Every website the key can see (through this run's budget)."""
         return website_list(self.client().list_websites())
 
+    def check_cost(self, websites: int, per_website: int, max_requests: int | None, *,
+                   what: str, dry_run: bool = False) -> int:
+        """The run's request cost: said up front on a terminal (on stdout with dry_run), and a
+        run costing more than --max-requests (default: max_requests in the profile) or than the
+        month has left refused with exit 6 before it starts. The month's figures are the last
+        X-Usage-* snapshot (this run's website list, or an earlier run's, from the ledger)."""
+        from zenovay_cli import quota
+        from zenovay_cli.errors import BudgetRefused
+
+        if max_requests is None:
+            max_requests = self.ctx.settings.max_requests
+        client = self.client()
+        to_send = websites * per_website
+        cost = quota.run_cost(websites, per_website, already_sent=client.requests_sent)
+        usage = self.budget.snapshot().usage if to_send else None
+        used = usage.get("monthly") if usage else None
+        limit = usage.get("limit") if usage else None
+        month = f"; {used:,} of {limit:,} used this month" if used is not None and limit else ""
+        line = (f"{what} costs up to {cost} requests ({client.requests_sent} for the website list, "
+                f"{websites} websites x {per_website}){month}")
+        out = self.ctx.out
+        if dry_run:
+            out.text(line)
+        elif out.err_is_tty and not self.quiet:
+            out.info(line)
+        problem = quota.cost_problem(cost, to_send, max_requests, used, limit)
+        if problem is not None:
+            hint = "Raise --max-requests (or max_requests in the profile), or choose fewer websites."
+            if "quota" in problem and usage and usage.get("reset"):
+                hint = f"The monthly quota resets at {usage['reset']}; see `zenovay usage`."
+            raise BudgetRefused(f"not started: {problem}", hint=hint)
+        return cost
+
     def learn_limit(self) -> None:
         """Without X-RateLimit-* headers on the listing, pace from the plan's limit in /usage."""
         client = self.client()
@@ -224,7 +257,8 @@ def fetch_each(
         return run.fetch_each(sites, task, concurrency=concurrency, on_done=on_done)
 
 
-def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int) -> list[Outcome]:
+def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int,
+                    max_requests: int | None = None) -> list[Outcome]:
     """analytics --all: every website's overview for each of `ranges`, under one budget.
 
     One outcome per website, in the API's order: its value the answers in `ranges` order, or the
@@ -235,6 +269,7 @@ def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int) -> 
 
     with SiteRun(ctx) as run:
         listed = run.websites()
+        run.check_cost(len(listed), len(ranges), max_requests, what="analytics --all")
         tasks = [(n, r) for n in range(len(listed)) for r in ranges]
         answers = run.fetch_each(
             tasks,

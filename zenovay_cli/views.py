@@ -66,7 +66,8 @@ _LIST_SPECS = {
 _USAGE_ORDER = (
     "subscription.tier", "plan",
     "usage.monthly_requests", "usage.monthly_limit", "usage.monthly_remaining",
-    "usage.monthly_reset_at", "usage.total_requests", "rate_limits.requests_per_minute",
+    "usage.monthly_reset_at", "forecast.summary", "forecast.burn_rate_per_day",
+    "forecast.runs_out_on", "usage.total_requests", "rate_limits.requests_per_minute",
     "api_key.name", "api_key.permission", "api_key.website_id", "api_key.id",
 )
 _WEBSITE_ORDER = (

@@ -10,7 +10,8 @@ from zenovay_cli.context import Context
 app = typer.Typer(help="Show and change settings in the config file.", no_args_is_help=True)
 
 KEY_HELP = (
-    "Setting: website, base_url, timeout, retries, max_wait, api_key (prefer `auth login`), redis_url, redis_prefix, "
+    "Setting: website, base_url, timeout, retries, max_wait, rate_limit, max_requests, "
+    "api_key (prefer `auth login`), redis_url, redis_prefix, "
     "or cache.ttl.<analytics|visitors|countries|technology|pages|websites|errors|anomalies|"
     "insights|retention|revenue|heatmaps|replays>."
 )

@@ -47,6 +47,8 @@ def export(
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="Wait for another export into the same folder instead of failing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong (for cron mail).")] = False,
+    max_requests: Annotated[int | None, typer.Option("--max-requests", min=0, help="Refuse (exit 6) a run costing more requests than this [default: max_requests in the profile].", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the websites and print what the run would cost; nothing else is sent, no file written.")] = False,
 ) -> None:
     """Write analytics and countries for every website to files, for cron."""
     from zenovay_cli import export as files
@@ -55,6 +57,9 @@ def export(
     if not out.strip():  # an unset $DIR in a cron line must not export into the working directory
         raise UsageError("--out is empty", hint="Give the folder for the files, e.g. --out /var/lib/zenovay.")
     extras = list(dict.fromkeys(e.value for e in include or []))
+    if dry_run:
+        _dry_run(ctx, website or [], extras, max_requests)
+        return
     history_path = _history_path(to, fmt.value)
     on_lock_wait = None if quiet else ctx.out.status
     store = None
@@ -63,7 +68,7 @@ def export(
 
         store = Store(history_path)  # checked (created or migrated) before any request
     try:
-        run = _Export(ctx, Path(out), range_.value, extras, quiet, store)
+        run = _Export(ctx, Path(out), range_.value, extras, quiet, store, max_requests)
         if fmt is ExportFormat.sqlite:  # no files: the store has its own writer lock
             run.fetch_and_write(website or [], fmt.value, concurrency)
         else:
@@ -98,16 +103,26 @@ def _history_path(to: str | None, fmt: str) -> Path | None:
     return Path(path).expanduser()
 
 
+def _dry_run(ctx: Context, wanted: list, extras: list, max_requests: int | None) -> None:
+    """What the run would cost, from the website list alone (one request, or none when cached)."""
+    from zenovay_cli.sites import SiteRun, select
+
+    with SiteRun(ctx) as run:
+        chosen = select(run.websites(), wanted)
+        run.check_cost(len(chosen), 2 + len(extras), max_requests, what="this export", dry_run=True)
+
+
 class _Export:
     """One export run: the websites fetched under one budget (sites.SiteRun), each one's file
     written as soon as it is done."""
 
     def __init__(self, ctx: Context, out: Path, range_value: str, extras: list, quiet: bool,
-                 store=None) -> None:
+                 store=None, max_requests: int | None = None) -> None:
         from zenovay_cli import export as files
 
         self.ctx, self.out, self.range, self.extras, self.quiet = ctx, out, range_value, extras, quiet
         self.store = store
+        self.max_requests = max_requests
         self.history_changes: list = []
         if store is not None:
             from zenovay_cli.history import sync as hs
@@ -165,6 +180,9 @@ class _Export:
             listed = run.websites()
             self.sites = select(listed, wanted)
             run.learn_limit()
+            # With a history store and --range 24h, one more (longer) answer per website.
+            per_site = 2 + len(self.extras) + (1 if self.store is not None and self.range == "24h" else 0)
+            run.check_cost(len(self.sites), per_site, self.max_requests, what="this export")
             names = files.plan_filenames(self.sites, self.date, "json") if fmt == "json" else {}
             index_of = {id(site): n for n, site in enumerate(self.sites)}
 

@@ -30,8 +30,18 @@ EXAMPLES = {
 
 @data_command
 def usage(ctx: Context) -> None:
-    """Show the plan, monthly requests used and left, reset time and rate limit."""
-    ctx.out.emit("usage", ctx.client().get_usage(), ctx.fmt)
+    """Show the plan, monthly requests used and left, rate limit, burn rate and quota forecast."""
+    from zenovay_cli.quota import usage_with_forecast
+
+    client = ctx.client()
+    data = client.get_usage()
+    if ctx.fmt == "json":  # --json stays the API's own data object
+        ctx.out.emit("usage", data, ctx.fmt)
+        return
+    # The ledger's snapshots only when a request was sent anyway (a cache hit never opens it).
+    shared = client.budget.snapshot() if client.budget is not None and client.requests_sent else None
+    first, last = (shared.usage_first, shared.usage) if shared is not None else (None, None)
+    ctx.out.emit("usage", usage_with_forecast(data, first, last), ctx.fmt)
 
 
 @data_command
@@ -67,6 +77,9 @@ def analytics(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-j", min=1, max=32, help="With --all: websites fetched at once (all share one rate budget).")
     ] = DEFAULT_CONCURRENCY,
+    max_requests: Annotated[
+        int | None, typer.Option("--max-requests", min=0, help="With --all: refuse (exit 6) a run costing more requests than this [default: max_requests in the profile].", show_default=False)
+    ] = None,
 ) -> None:
     """Show visitors, page views and unique visitors with the daily trend (1 request; 2 with --compare)."""
     from zenovay_cli.errors import UsageError
@@ -82,7 +95,7 @@ def analytics(
     if all_:
         if website is not None:
             ctx.out.warn("--all given: ignoring the website argument")
-        analytics_all(ctx, range_.value, concurrency, compare_, sort.value if sort else None)
+        analytics_all(ctx, range_.value, concurrency, compare_, sort.value if sort else None, max_requests)
         return
     website_id = resolve_id(ctx, website)
     if not compare_:
@@ -102,7 +115,8 @@ def analytics(
         ctx.out.records(screens.compare_records(document), ctx.fmt)
 
 
-def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None) -> None:
+def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare: bool = False, sort: str | None = None,
+                  max_requests: int | None = None) -> None:
     """Every website's summary (and the previous period's), fetched in parallel within one
     shared rate budget, drawn as the rollup: totals, shares, trend, changes."""
     from zenovay_cli import answers, sites
@@ -110,7 +124,7 @@ def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare
 
     from_history = with_compare and range_value in FROM_HISTORY  # the store has the previous days
     ranges = (range_value, LONGER[range_value]) if with_compare and not from_history else (range_value,)
-    outcomes = sites.fetch_analytics(ctx, ranges, concurrency)
+    outcomes = sites.fetch_analytics(ctx, ranges, concurrency, max_requests)
     rows = [
         answers.site_row(o.item, o.value[0], o.value[1] if len(ranges) > 1 else None, range_value,
                          from_history=from_history)
