@@ -25,6 +25,7 @@ HTTP_STACK = {
     "http.cookiejar", "email.mime", "email.parser", "ssl", "socket", "urllib.request",
 }
 HEAVY = HTTP_STACK | {"rich", "pydantic"}
+BUDGET = {"zenovay_cli.ratelimit", "zenovay_cli.ledger", "sqlite3"}
 TYPER = {"typer", "click"}
 
 
@@ -100,6 +101,8 @@ def test_a_cache_hit_imports_neither_the_http_stack_nor_rich(sandbox_env, fmt):
     assert done.stdout == warm.stdout
     assert server.stats()["requests"] == sent  # the website lookup and the data: both cached
     assert not modules & HEAVY, sorted(modules & HEAVY)
+    # Nor the rate budget and its ledger: a cache hit never touches them (#11).
+    assert not modules & BUDGET, sorted(modules & BUDGET)
 
 
 def test_a_cache_miss_does_import_requests(sandbox_env):
@@ -108,6 +111,7 @@ def test_a_cache_miss_does_import_requests(sandbox_env):
     done, modules = imported_by("websites", "--json", "--no-cache", env=env)
     assert done.returncode == 0, done.stderr
     assert {"requests", "urllib3", "http.client"} <= modules
+    assert BUDGET <= modules  # every request goes through the budget and the ledger
 
 
 # --- building one command instead of the tree -------------------------------------------------

@@ -58,6 +58,19 @@ def _given(options: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v is not False}
 
 
+class _LazyBudget:
+    """A RateBudget made by `make()` when first used (the client uses it only to send)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._budget: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._budget is None:
+            self._budget = self._make()
+        return getattr(self._budget, name)
+
+
 class Context:
     """One run's world. Commands read options and ask for settings, output, cache and clients here."""
 
@@ -197,8 +210,9 @@ class Context:
         """The run's shared API client, for commands that send their requests one after another."""
         if self._client is None:
             # Single commands go through the budget too: they count in the per-host ledger and
-            # honour a 429 pause another run recorded (a cache hit never opens it).
-            self._client = self.new_client(budget=self.new_budget())
+            # honour a 429 pause another run recorded. It is built at the first request sent, so
+            # a cache hit imports and opens none of it.
+            self._client = self.new_client(budget=_LazyBudget(self.new_budget))  # type: ignore[arg-type]
         return self._client
 
     def new_client(self, budget: RateBudget | None = None, *, on_wait: Callable | None = None) -> ZenovayClient:
