@@ -203,3 +203,17 @@ def test_rate_limit_and_max_requests_settings_come_from_the_environment_or_the_p
         with pytest.raises(UsageError) as info:
             resolve({}, {"ZENOVAY_RATE_LIMIT": bad}, {})
         assert "ZENOVAY_RATE_LIMIT" in str(info.value)
+
+
+def test_an_interactive_budget_fails_fast_instead_of_waiting_longer_than_max_wait():
+    from zenovay_cli.errors import ExitCode, RateLimitError
+
+    ft = FakeTime()
+    strict = RateBudget(3, clock=ft.clock, sleep=ft.sleep, max_wait=10, strict_wait=True)
+    send(strict, 3)
+    with pytest.raises(RateLimitError) as info:
+        strict.acquire()  # the window is spent for ~60 s more
+    assert info.value.exit_code == ExitCode.RATE_LIMITED and "--max-wait 10" in info.value.message
+    assert ft.sleeps == []
+    paced = RateBudget(3, clock=ft.clock, sleep=ft.sleep, max_wait=10)  # a fan-out: it paces
+    assert len(send(paced, 4)) == 4 and ft.now > 60

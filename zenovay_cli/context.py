@@ -212,7 +212,8 @@ class Context:
             # Single commands go through the budget too: they count in the per-host ledger and
             # honour a 429 pause another run recorded. It is built at the first request sent, so
             # a cache hit imports and opens none of it.
-            self._client = self.new_client(budget=_LazyBudget(self.new_budget))  # type: ignore[arg-type]
+            self._client = self.new_client(  # type: ignore[arg-type]
+                budget=_LazyBudget(lambda: self.new_budget(strict_wait=True)))
         return self._client
 
     def new_client(self, budget: RateBudget | None = None, *, on_wait: Callable | None = None) -> ZenovayClient:
@@ -250,7 +251,7 @@ class Context:
         self._clients.append(client)
         return client
 
-    def new_budget(self, *, announce: bool = True) -> RateBudget:
+    def new_budget(self, *, announce: bool = True, strict_wait: bool = False) -> RateBudget:
         """A per-minute request budget, paced by this run's clock and sleep: the configured limit
         (rate_limit, ZENOVAY_RATE_LIMIT; a lower learned one wins) and the per-host ledger shared
         with every other `zenovay` process of this key (ledger.py). Nothing is opened until the
@@ -273,7 +274,7 @@ class Context:
         on_wait = (lambda s, why: out.status(f"pacing: waiting {s:.1f} s ({why})")) if announce else None
         return RateBudget(
             s.rate_limit, max_wait=s.max_wait, on_wait=on_wait, clock=self.clock, sleep=self.sleep,
-            ledger=ledger, on_warning=warn_once,
+            ledger=ledger, on_warning=warn_once, strict_wait=strict_wait,
         )
 
     def close(self) -> None:

@@ -305,6 +305,7 @@ class RateBudget:
         window: float | None = None,
         ledger: BudgetStore | None = None,
         on_warning: Callable[[str], None] | None = None,
+        strict_wait: bool = False,
     ) -> None:
         override = None
         if per_minute is not None:
@@ -316,6 +317,9 @@ class RateBudget:
         self._sleep = sleep
         self._on_wait = on_wait
         self._max_wait = max_wait
+        # max_wait bounds every wait (an interactive command), not only a 429's pause (a fan-out,
+        # whose pacing waits are its normal work).
+        self._strict_wait = strict_wait
         self._window = float(window) if window is not None else window_seconds()
         self._store: BudgetStore = ledger if ledger is not None else MemoryStore()
         self._shared = ledger is not None
@@ -456,6 +460,14 @@ class RateBudget:
                         hint=f"Retry in {math.ceil(paused)} s, or raise --max-wait.",
                         retry_after=paused,
                         status=429,
+                    )
+                held = ready - now
+                if self._strict_wait and self._max_wait is not None and held > self._max_wait:
+                    raise RateLimitError(
+                        f"rate limited: the per-minute limit of {self.limit} requests is used up "
+                        f"for {held:.0f} s more, more than --max-wait {self._max_wait:g} s",
+                        hint=f"Retry in {math.ceil(held)} s, or raise --max-wait.",
+                        retry_after=held,
                     )
                 wait = ready - now
                 note = self._announcement(reason, now, ready)
