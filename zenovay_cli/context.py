@@ -212,8 +212,8 @@ class Context:
             # Single commands go through the budget too: they count in the per-host ledger and
             # honour a 429 pause another run recorded. It is built at the first request sent, so
             # a cache hit imports and opens none of it.
-            self._client = self.new_client(  # type: ignore[arg-type]
-                budget=_LazyBudget(lambda: self.new_budget(strict_wait=True)))
+            lazy: Any = _LazyBudget(lambda: self.new_budget(strict_wait=True))
+            self._client = self.new_client(budget=lazy)
         return self._client
 
     def new_client(self, budget: RateBudget | None = None, *, on_wait: Callable | None = None) -> ZenovayClient:
