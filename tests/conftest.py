@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.skip_policy import pytest_configure  # noqa: F401 (CI's skip allow-list, ZENOVAY_STRICT_SKIPS)
+
 E2E_DIR = Path(__file__).parent / "e2e"
 
 

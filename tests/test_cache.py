@@ -6,9 +6,11 @@ import errno
 import json
 import multiprocessing
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -410,19 +412,60 @@ def test_directory_that_cannot_be_created_warns_once(tmp_path):
     assert len(seen) == 1
 
 
-@pytest.mark.skipif(
-    os.name != "posix" or os.geteuid() == 0, reason="root can write to a read-only directory"
-)
+NOBODY = 65534
+
+
+def _warnings_as_nobody(directory: str) -> list[str]:
+    """The warnings of _exercise on `directory`, run in a forked child that has given up root for
+    the unprivileged `nobody` (a fork, not a new interpreter: the child needs no file access)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            seen: list[str] = []
+            _exercise(CacheStore(directory, on_warning=seen.append))
+            os.write(write, json.dumps(seen).encode())
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            os.write(write, json.dumps({"error": repr(exc)}).encode())
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = json.loads(pipe.read() or b"null")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, answer
+    return answer
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_read_only_directory_warns_once(tmp_path):
-    d = tmp_path / "cache"
-    d.mkdir(mode=0o500)
-    seen: list[str] = []
+    # Root ignores a directory's mode, so as root the store runs as `nobody`: the kernel's
+    # permission check is real either way (CI runs as root).
+    root = os.geteuid() == 0
+    base = tempfile.mkdtemp(prefix="zenovay-ro-") if root else str(tmp_path)  # nobody can reach it
+    d = os.path.join(base, "cache")
+    os.mkdir(d)
+    os.chmod(d, 0o500)  # the owner's own folder, readable and searchable but not writable
     try:
-        store = CacheStore(d, on_warning=seen.append)
-        _exercise(store)
+        if root:
+            os.chmod(base, 0o755)
+            os.chown(d, NOBODY, NOBODY)
+            seen = _warnings_as_nobody(d)
+        else:
+            seen = []
+            _exercise(CacheStore(d, on_warning=seen.append))
     finally:
-        d.chmod(0o700)
-    assert len(seen) == 1
+        os.chmod(d, 0o700)
+        if root:
+            shutil.rmtree(base)
+    assert len(seen) == 1, seen
+    assert d in seen[0] and "Permission denied" in seen[0], seen
 
 
 @pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
