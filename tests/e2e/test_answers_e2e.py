@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import zenovay_executable
+from tests.e2e.conftest import default_sigint, zenovay_executable
 from tests.e2e.test_alert_e2e import HOOK_PATH, SECRET, receiver  # noqa: F401 - a fixture
 from zenovay_cli.sandbox.data import SandboxData
 
@@ -237,7 +237,8 @@ def _pty_run(argv, env, until: bytes, timeout=30.0):
     import time
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env,
+                            preexec_fn=default_sigint)  # one test stops it with Ctrl-C
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + timeout
