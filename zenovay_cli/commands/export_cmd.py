@@ -60,7 +60,7 @@ def export(
     if dry_run:
         _dry_run(ctx, website or [], extras, max_requests)
         return
-    history_path = _history_path(to, fmt.value)
+    history_path = _history_path(to, fmt.value, ctx.demo)
     on_lock_wait = None if quiet else ctx.out.status
     store = None
     if history_path is not None:
@@ -82,7 +82,7 @@ def export(
     run.report()
 
 
-def _history_path(to: str | None, fmt: str) -> Path | None:
+def _history_path(to: str | None, fmt: str, demo: bool = False) -> Path | None:
     """The history store an export also fills: --to sqlite:..., or the default with --format sqlite."""
     from zenovay_cli.errors import UsageError
 
@@ -91,7 +91,7 @@ def _history_path(to: str | None, fmt: str) -> Path | None:
             return None
         from zenovay_cli.commands.history_cmd import db_path
 
-        return db_path(None)
+        return db_path(None, demo)
     if not to.startswith("sqlite:"):
         raise UsageError(f"--to {to!r}: only sqlite: stores are supported",
                          hint="Use --to sqlite:///var/lib/zenovay/history.db (absolute) or sqlite:history.db.")

@@ -39,16 +39,16 @@ class Compare(str, Enum):
     same_weekday = "same-weekday"
 
 
-def db_path(path: Path | None) -> Path:
-    """--db, or the default store (its folder created 0700)."""
+def db_path(path: Path | None, demo: bool = False) -> Path:
+    """--db, or the default store (its folder created 0700); under --demo the demo's own store."""
     import os
 
     from zenovay_cli.history.store import default_path
 
     if path is not None:
         return path.expanduser()
-    default = default_path()
-    if not os.environ.get("ZENOVAY_HISTORY_DB"):  # the user data dir: ours to create
+    default = default_path(demo)
+    if demo or not os.environ.get("ZENOVAY_HISTORY_DB"):  # the user data dir: ours to create
         default.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return default
 
@@ -79,7 +79,7 @@ def sync(
 
     plan = hs.SyncPlan(backfill.value if backfill else None, hs.parse_breakdowns(breakdowns),
                        list(website or []), concurrency, quiet)
-    path = db_path(db)
+    path = db_path(db, ctx.demo)
     with st.Store(path) as store:  # checked (and created or migrated) before any request
         results, outcomes = hs.run_sync(ctx, store, plan)
     if not quiet:
@@ -119,7 +119,7 @@ def show(
     today = _today()
     window = d.Window(d.parse_date(from_, today, option="--from"), d.parse_date(to, today, option="--to"))
     how = compare.value if compare else None
-    conn = st.connect_readonly(db_path(db))
+    conn = st.connect_readonly(db_path(db, ctx.demo))
     try:
         if all_:
             if website is not None:
@@ -216,7 +216,7 @@ def info(ctx: Context, db: DbOpt = None) -> None:
     """Show the store's file, size, schema version, and per website its first and last day."""
     from zenovay_cli.history import store as st
 
-    path = db_path(db)
+    path = db_path(db, ctx.demo)
     conn = st.connect_readonly(path)
     try:
         doc = st.info(conn, path)
@@ -245,7 +245,7 @@ def sql(
     from zenovay_cli.history import store as st
 
     sqlguard.check(statement)  # before the file is opened
-    conn = st.connect_readonly(db_path(db))
+    conn = st.connect_readonly(db_path(db, ctx.demo))
     try:
         rows = sqlguard.run(conn, statement)
     finally:

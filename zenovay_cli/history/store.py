@@ -93,14 +93,18 @@ def now_stamp(now: datetime | None = None) -> str:
     return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def default_path() -> Path:
-    """$ZENOVAY_HISTORY_DB, else history.db in the user data dir (~/.local/share/zenovay/)."""
+def default_path(demo: bool = False) -> Path:
+    """$ZENOVAY_HISTORY_DB, else history.db in the user data dir (~/.local/share/zenovay/).
+
+    A `--demo` run (the sandbox's synthetic websites) uses history-demo.db in the user data dir,
+    whatever ZENOVAY_HISTORY_DB says, so that it never mixes made-up figures into the user's store.
+    """
     env = os.environ.get("ZENOVAY_HISTORY_DB")
-    if env:
+    if env and not demo:
         return Path(env).expanduser()
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("zenovay", appauthor=False)) / "history.db"
+    return Path(user_data_dir("zenovay", appauthor=False)) / ("history-demo.db" if demo else "history.db")
 
 
 # ------------------------------------------------------------------------------- the file
