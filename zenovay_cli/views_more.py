@@ -152,6 +152,18 @@ def _doctor_records(data: Any) -> list[dict[str, Any]]:
     return [flatten(c) for c in checks]
 
 
+def _api_records(data: Any) -> list[dict[str, Any]]:
+    """One GET answer: a list answer (one list of objects beside scalars and `pagination`, e.g.
+    {"insights": [...], "pagination": {...}}) gives one record per item, as with --paginate;
+    anything else (the analytics overview, /usage) stays one flattened record."""
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        others = [v for k, v in data.items() if not isinstance(v, list) and k != "pagination"]
+        if len(lists) == 1 and all(not isinstance(v, dict) for v in others):
+            return _page_records(data)
+    return _generic_records(data)
+
+
 VIEW_BUILDERS: dict[str, Callable[[Any], list]] = {
     "api": _generic,
     "api_page": _generic,
@@ -162,7 +174,7 @@ VIEW_BUILDERS: dict[str, Callable[[Any], list]] = {
     **{kind: partial(_list_views, spec) for kind, spec in LIST_SPECS.items()},
 }
 RECORD_BUILDERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
-    "api": _generic_records,
+    "api": _api_records,
     "api_page": _page_records,
     "doctor": _doctor_records,
     "retention": _retention_records,

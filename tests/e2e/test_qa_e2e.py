@@ -32,3 +32,39 @@ def test_demo_history_sync_keeps_its_own_store_apart_from_the_users(cli, isolate
     # export --format sqlite (the default store) under --demo: the same rule.
     ok(cli("--demo", "export", "--format", "sqlite", "--range", "7d", "--quiet"))
     assert ids_in_real_store() == real_ids
+
+
+def _first_site(cli) -> str:
+    return json.loads(ok(cli("websites", "--json")).stdout)["websites"][0]["id"]
+
+
+def test_api_csv_and_ndjson_of_a_list_answer_give_one_record_per_item(cli):
+    # docs/api.md's example `zenovay api "/insights/WEBSITE_ID?type=trend" --format csv` printed one
+    # row whose cell held the whole list as JSON; a list answer ({"insights": [...], "pagination"})
+    # now gives one record per item, as with --paginate.
+    site = _first_site(cli)
+    path = f"/insights/{site}?range=90d"
+    items = json.loads(ok(cli("api", path)).stdout)["insights"]
+    assert len(items) >= 2
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(ok(cli("api", path, "--format", "csv")).stdout)))
+    assert [r["id"] for r in rows] == [i["id"] for i in items]
+    assert [r["title"] for r in rows] == [i["title"] for i in items]
+    lines = ok(cli("api", path, "--format", "ndjson")).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == items  # flat items: unchanged
+
+    # An answer that is not a list (the analytics overview) stays one record, as before.
+    overview = ok(cli("api", f"/analytics/{site}", "-f", "range=7d", "--format", "ndjson")).stdout.splitlines()
+    assert len(overview) == 1 and json.loads(overview[0])["website.id"] == site
+
+
+def test_api_on_an_unknown_route_points_at_the_path_not_at_the_website_list(cli):
+    # Was: "Error: not found: Route not found: GET /nonexistent. List the websites your key can see
+    # with `zenovay websites`." -- the path was wrong, not a website.
+    result = cli("api", "/nonexistent")
+    assert result.returncode == 5, result.stderr
+    assert "Route not found" in result.stderr
+    assert "List the websites your key can see" not in result.stderr
+    assert "Check PATH" in result.stderr

@@ -47,7 +47,7 @@ def api(
 ) -> None:
     """Call any API endpoint with your key: for endpoints without a command, and POST /query."""
     from zenovay_cli import rawapi
-    from zenovay_cli.errors import UsageError
+    from zenovay_cli.errors import NotFoundError, UsageError
 
     if json_ and fmt not in (None, ApiFormat.json):
         raise UsageError("--json and --format disagree; give one of them")
@@ -62,18 +62,25 @@ def api(
     if request.method != "GET" and (ttl is not None or paginate):
         what = "--cache" if ttl is not None else "--paginate"
         raise UsageError(f"{what} applies to GET requests only", hint="A POST is never cached or paged.")
-    if request.method == "POST":
-        data = client.request(request.path, request.params, method="POST", body=request.body)
-        ctx.out.emit("api", data, ctx.fmt)
-        return
-    if paginate:
-        params = dict(request.params)
-        offset = _int_param(params.pop("offset", "0"), "offset")
-        size = _int_param(params.pop("limit", "100"), "limit")
-        pages = client.iter_pages(request.path, params, None, size, offset, ttl_override=ttl)
-        ctx.out.stream("api_page", pages, ctx.fmt)
-        return
-    ctx.out.emit("api", client.request(request.path, request.params, ttl_override=ttl), ctx.fmt)
+    try:
+        if request.method == "POST":
+            data = client.request(request.path, request.params, method="POST", body=request.body)
+            ctx.out.emit("api", data, ctx.fmt)
+            return
+        if paginate:
+            params = dict(request.params)
+            offset = _int_param(params.pop("offset", "0"), "offset")
+            size = _int_param(params.pop("limit", "100"), "limit")
+            pages = client.iter_pages(request.path, params, None, size, offset, ttl_override=ttl)
+            ctx.out.stream("api_page", pages, ctx.fmt)
+            return
+        ctx.out.emit("api", client.request(request.path, request.params, ttl_override=ttl), ctx.fmt)
+    except NotFoundError as exc:
+        if exc.hint == NotFoundError.default_hint:  # "list the websites" fits a website, not a PATH
+            exc.hint = ("Check PATH: it is relative to the API base (e.g. /anomalies/WEBSITE_ID, see "
+                        "docs/api.md), and a website id in it must be one your key can see "
+                        "(`zenovay websites`).")
+        raise
 
 
 def _int_param(value: str, name: str) -> int:
