@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import default_sigint, zenovay_executable
+from tests.e2e.conftest import Sandbox, default_sigint, zenovay_executable
 
 TEMP_PREFIX = ".zenovay-"
 
@@ -371,6 +371,27 @@ def test_ctrl_c_exits_130_at_once_and_leaves_no_temporary_file(cli, sb, start_ex
 
 
 # --- the rate limit ----------------------------------------------------------------------------
+
+
+def test_an_export_bigger_than_the_limit_stays_under_it_with_no_429(out, isolated_dirs):
+    # 6 websites: 13 requests against 6 per window, a 2 s window standing for the minute (the
+    # sandbox and the budget both read ZENOVAY_TEST_WINDOW_SECONDS). Sent at once they would
+    # draw 429s; the budget spreads them over three windows. Fails with the budget off.
+    window, rate = 2.0, 6
+    server = Sandbox("--websites", "6", "--rate-limit", str(rate))
+    try:
+        server.configure(limiter="sliding", window=window, rate_limit=rate, send_remaining=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+        env.update({"ZENOVAY_BASE_URL": server.base_url, "ZENOVAY_API_KEY": server.api_key,
+                    "ZENOVAY_TEST_WINDOW_SECONDS": str(window)})
+        result = subprocess.run([zenovay_executable(), "export", "--out", str(out), "--no-cache"],
+                                capture_output=True, text=True, env=env, timeout=120)
+        stats = server.stats()
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert len(export_files(out)) == 6
+    assert stats["status_counts"] == {"200": 13}, stats  # every request admitted, none refused
 
 
 def test_a_429_during_an_export_is_retried_once_and_the_run_exits_0(cli, sb, sandbox_config, out):
