@@ -68,3 +68,16 @@ def test_api_on_an_unknown_route_points_at_the_path_not_at_the_website_list(cli)
     assert "Route not found" in result.stderr
     assert "List the websites your key can see" not in result.stderr
     assert "Check PATH" in result.stderr
+
+
+def test_export_dry_run_counts_the_history_stores_extra_request(cli, sb, tmp_path):
+    # `export --format sqlite` at the default 24h fetches one more analytics answer per website
+    # (the daily rows); --dry-run said "5 websites x 2" while the run sent 3 per website.
+    import re
+
+    db = f"sqlite://{tmp_path / 'h.db'}"  # sqlite:///abs/path.db
+    dry = ok(cli("export", "--format", "sqlite", "--to", db, "--dry-run", "--no-cache"))
+    said = int(re.search(r"costs up to (\d+) requests", dry.stderr + dry.stdout).group(1))
+    sb.reset()
+    ok(cli("export", "--format", "sqlite", "--to", db, "--no-cache", "--quiet"))
+    assert said == sb.stats()["requests"]

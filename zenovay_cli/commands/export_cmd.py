@@ -58,7 +58,9 @@ def export(
         raise UsageError("--out is empty", hint="Give the folder for the files, e.g. --out /var/lib/zenovay.")
     extras = list(dict.fromkeys(e.value for e in include or []))
     if dry_run:
-        _dry_run(ctx, website or [], extras, max_requests)
+        # With a history store at 24h, one more analytics request per website (as _Export counts).
+        history_extra = 1 if (to is not None or fmt is ExportFormat.sqlite) and range_.value == "24h" else 0
+        _dry_run(ctx, website or [], extras, max_requests, history_extra)
         return
     history_path = _history_path(to, fmt.value, ctx.demo)
     on_lock_wait = None if quiet else ctx.out.status
@@ -103,13 +105,13 @@ def _history_path(to: str | None, fmt: str, demo: bool = False) -> Path | None:
     return Path(path).expanduser()
 
 
-def _dry_run(ctx: Context, wanted: list, extras: list, max_requests: int | None) -> None:
+def _dry_run(ctx: Context, wanted: list, extras: list, max_requests: int | None, history_extra: int = 0) -> None:
     """What the run would cost, from the website list alone (one request, or none when cached)."""
     from zenovay_cli.sites import SiteRun, select
 
     with SiteRun(ctx) as run:
         chosen = select(run.websites(), wanted)
-        run.check_cost(len(chosen), 2 + len(extras), max_requests, what="this export", dry_run=True)
+        run.check_cost(len(chosen), 2 + len(extras) + history_extra, max_requests, what="this export", dry_run=True)
 
 
 class _Export:
