@@ -179,6 +179,83 @@ def _plain_lines(view: View, human: bool = False) -> list[str]:
     return lines
 
 
+# --- narrow terminals: a number or a date is never split across lines -----------------------
+# A token (a run of non-spaces) holding a digit and at most this wide is kept whole: numbers
+# ("10,000", "-3.5 %"), dates and times ("2026-11-24T10:00:00.000Z"). Longer ones (ids, URLs) may
+# fold like text.
+_ATOM_MAX = 25
+
+
+def _atom_width(text: str) -> int:
+    """The width of the widest number- or date-like token of a cell (0 when it has none)."""
+    return max(
+        (_width(t) for t in text.split() if _width(t) <= _ATOM_MAX and any(c.isdigit() for c in t)),
+        default=0,
+    )
+
+
+def fit_widths(grid: list[list[str]], width: int, overhead: int) -> list[int] | None:
+    """Column widths for `grid` (header row first) within `width` terminal columns, such that no
+    number or date is split: the natural widths when they fit, else each column at least its
+    widest number/date token with the rest shared out; None when even that does not fit (the
+    caller then stacks the rows as `label: value` lines)."""
+    if not grid:
+        return []
+    n = len(grid[0])
+    natural = [max((_width(row[i]) for row in grid), default=0) for i in range(n)]
+    if sum(natural) + overhead <= width:
+        return natural
+    atoms = [max([1] + [_atom_width(row[i]) for row in grid[1:]]) for i in range(n)]
+    # a header keeps its words whole (up to 12 wide) when there is room, else it folds
+    words = [max((min(_width(w), 12) for w in grid[0][i].split()), default=0) for i in range(n)]
+    minimum = [max(a, w) for a, w in zip(atoms, words)]
+    if sum(minimum) + overhead > width:
+        minimum = atoms
+    if sum(minimum) + overhead > width:
+        return None
+    # as rich does: take from the widest column first, but never below its minimum
+    widths = list(natural)
+    excess = sum(widths) + overhead - width
+    while excess > 0:
+        i = max((i for i in range(n) if widths[i] > minimum[i]), key=lambda i: widths[i])
+        widths[i] -= 1
+        excess -= 1
+    return widths
+
+
+def _stacked_lines(title: str | None, pairs_per_record: list[list[tuple[str, str]]], width: int) -> list[str]:
+    """Records as `label: value` lines, a blank line between records; a value that does not fit
+    beside its label goes on its own indented line, so it is never split by the terminal."""
+    lines = [safe_text(title)] if title else []
+    for n, pairs in enumerate(pairs_per_record):
+        if n:
+            lines.append("")
+        for label, value in pairs:
+            if not value:
+                continue
+            line = f"{label}: {value}"
+            lines.extend([line] if _width(line) <= width else [f"{label}:", f"  {value}"])
+    return lines
+
+
+def _view_grid(view: View, human: bool) -> tuple[list[str], list[list[str]]]:
+    """The labels and the formatted cells of a view (kv: one label per row, one value column)."""
+    labels = view.labels if human and view.labels else None
+    if view.kind == "kv":
+        keys = labels or [key for key, *_ in view.rows]
+        return ([safe_text(k) for k in keys],
+                [[format_cell(key, value)] for key, value, *_ in view.rows])
+    head = [safe_text(c) for c in labels or view.columns]
+    return head, [[format_cell(c, v) for c, v in zip(view.columns, row)] for row in view.rows]
+
+
+def _stacked_view(view: View, human: bool, width: int) -> list[str]:
+    head, cells = _view_grid(view, human)
+    if view.kind == "kv":
+        return _stacked_lines(view.title, [[(k, row[0]) for k, row in zip(head, cells)]], width)
+    return _stacked_lines(view.title, [list(zip(head, row)) for row in cells], width)
+
+
 def _change_style(cell: str) -> str:
     return "green" if cell.startswith("↑") else "red" if cell.startswith("↓") else ""
 
@@ -398,6 +475,19 @@ class Output:
         self._write(nl + "}\n", flush=True)
 
     # ------------------------------------------------------------------ tables
+    @property
+    def width(self) -> int | None:
+        """The terminal's width when stdout is one (COLUMNS wins), else None (also when unknown)."""
+        if not self.is_tty:
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            return max(20, int(columns))
+        try:
+            return max(20, os.get_terminal_size(self.stdout.fileno()).columns)
+        except (AttributeError, ValueError, OSError):
+            return None
+
     def _tables(self, views: list[View]) -> None:
         if self.is_tty:  # labels, local/relative times: for the eye only, pipes keep the API's
             from zenovay_cli.humanize import for_terminal
@@ -406,7 +496,14 @@ class Output:
         if self.color:
             self._rich_tables(views)
             return
-        blocks = ["\n".join(_plain_lines(view, self.is_tty)) for view in views]
+        width = self.width
+        blocks = []
+        for view in views:
+            lines = _plain_lines(view, self.is_tty)
+            if width is not None and max(map(_width, lines), default=0) > width:
+                # too wide for the terminal, which would cut numbers and dates apart
+                lines = _stacked_view(view, True, width)
+            blocks.append("\n".join(lines))
         self._write("\n\n".join(blocks) + "\n", flush=True)
 
     def _rich_tables(self, views: list[View]) -> None:
@@ -415,8 +512,9 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
+        width = self.width or (80 if self.is_tty else 200)
         console = Console(
-            file=self.stdout, force_terminal=True, width=None if self.is_tty else 200,
+            file=self.stdout, force_terminal=True, width=width,
             markup=False, emoji=False, highlight=False,
         )
         for i, view in enumerate(views):
@@ -428,12 +526,23 @@ class Output:
                     console.print(title, style="bold")
                 console.print(Text("(none)", style="dim"))
                 continue
+            head, cells = _view_grid(view, self.is_tty)
+            # rich's own shrinking may fold "10,000" into "10" / ",0" / "00": fix the widths here
+            # (padding 1+1 per column, a separator between columns, the two edges)
+            if view.kind == "kv":
+                widths = fit_widths([[k, row[0]] for k, row in zip(head, cells)], width, 3 * 2 + 1)
+            else:
+                widths = fit_widths([head, *cells], width, 3 * len(head) + 1)
+            if widths is None:
+                for line in _stacked_view(view, self.is_tty, width):
+                    console.print(Text(line), soft_wrap=True)
+                continue
             labels = view.labels if self.is_tty and view.labels else None
             if view.kind == "kv":
                 table = Table(title=title, title_justify="left", title_style="bold",
                               show_header=False, box=box.SIMPLE)
-                table.add_column(style="cyan", no_wrap=True)
-                table.add_column(overflow="fold")
+                table.add_column(style="cyan", overflow="fold", width=widths[0])
+                table.add_column(overflow="fold", width=widths[1])
                 keys = labels or [key for key, *_ in view.rows]
                 for shown, (key, value, *_) in zip(keys, view.rows):
                     table.add_row(Text(safe_text(shown)), Text(format_cell(key, value)))
@@ -442,7 +551,7 @@ class Output:
                               header_style="bold cyan", box=box.SIMPLE_HEAD)
                 right = _right(view)
                 for n, column in enumerate(labels or view.columns):
-                    table.add_column(Text(safe_text(column)), overflow="fold",
+                    table.add_column(Text(safe_text(column)), overflow="fold", width=widths[n],
                                      justify="right" if right[n] else "left")
                 for row in view.rows:
                     cells = [format_cell(c, v) for c, v in zip(view.columns, row)]

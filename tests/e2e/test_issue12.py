@@ -322,3 +322,74 @@ def test_analytics_all_csv_keeps_its_columns_when_the_first_website_fails(cli, s
     failed = dict(zip(rows[0], rows[1]))
     assert failed["website"] == first_row_domain and failed["range"] == "30d" and failed["error"]
     assert [dict(zip(rows[0], row))["range"] for row in rows[1:]] == ["30d"] * (len(rows) - 1)
+
+
+# --- item 7: narrow terminals never split a number or a date (a real pty) --------------------------
+
+
+def _on_pty(cli_env: dict, args: list, cols: int) -> list:
+    """Run `zenovay ARGS` with stdout on a pty `cols` wide; the lines it shows, colours removed."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import subprocess
+    import termios
+
+    from tests.e2e.conftest import zenovay_executable
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    proc = subprocess.Popen([zenovay_executable(), *args], stdin=subprocess.DEVNULL, stdout=slave,
+                            stderr=subprocess.PIPE, env=cli_env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", b"".join(chunks).decode())
+    return [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+
+
+@pytest.fixture
+def pty_env(sb):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_") and k != "NO_COLOR"}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key, TERM="xterm-256color")
+    return env
+
+
+def _whole(token: str, lines: list) -> bool:
+    return any(token in line.split() or f" {token}" in f" {line} " for line in lines)
+
+
+@pytest.mark.parametrize("cols", [40, 30])
+@pytest.mark.parametrize("color", [True, False])
+def test_narrow_terminal_keeps_numbers_and_dates_whole(cli, pty_env, cols, color):
+    env = {**pty_env, "COLUMNS": str(cols)}
+    if not color:
+        env["NO_COLOR"] = "1"
+    site = _site_id(cli)
+    usage = json.loads(cli("usage", "--json").stdout)  # (the request counts move with each run)
+    lines = _on_pty(env, ["usage"], cols)
+    for number in (usage["usage"]["monthly_limit"], usage["rate_limits"]["requests_per_minute"]):
+        assert _whole(f"{number:,}", lines), (number, lines)
+    analytics = json.loads(cli("analytics", site, "--json").stdout)
+    lines = _on_pty(env, ["analytics", site], cols)
+    for day in analytics["daily_stats"]:
+        assert _whole(day["date"], lines), (day["date"], lines)
+        assert _whole(f"{day['total_visitors']:,}", lines), (day, lines)
+    assert _whole(f"{analytics['summary']['total_page_views']:,}", lines)
+    websites = json.loads(cli("websites", "--json").stdout)["websites"]
+    lines = _on_pty(env, ["websites"], cols)
+    for w in websites:
+        assert _whole(w["tracking_code"], lines) and any(w["domain"] in line for line in lines)
+    assert len(lines) < 15 * len(websites)  # not a page of fragments
+    # only a long id on its own line may be wider than the terminal (it is not a number or a date)
+    assert all(len(line.split()) == 1 and len(line.strip()) > 25 for line in lines if len(line) > cols)
