@@ -585,9 +585,11 @@ class ZenovayClient:
         self, website_id: str, range: str = "7d", page_size: int = MAX_VISITORS_PAGE, offset: int = 0
     ) -> Iterator[dict]:
         """Yield each page's `data` until `pagination.has_more` is false."""
+        # Not cached: a walk of 200,000 visitors would leave 200 entries (57 MiB) behind for an
+        # answer that changes by the minute; one page (`visitors` without --all) still is.
         yield from self.iter_pages(
             f"/analytics/{self._id(website_id)}/visitors", {"range": check_range(range)},
-            "visitors", page_size, offset,
+            "visitors", page_size, offset, ttl_override=0,
         )
 
     def iter_visitors(self, website_id: str, range: str = "7d", **kw: Any) -> Iterator[dict]:

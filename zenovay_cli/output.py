@@ -44,6 +44,9 @@ from zenovay_cli.views import (
 )
 
 FORMATS = ("table", "json", "ndjson", "csv", "tsv")
+# `visitors --all` as a table is printed in blocks of this many rows, each aligned on its own, so a
+# long walk neither holds every row in memory nor waits for the last page before showing anything.
+TABLE_BLOCK_ROWS = 1000
 
 _BIDI_AND_SEPARATORS = "\u2028\u2029\u202a-\u202e\u2066-\u2069"
 
@@ -420,7 +423,7 @@ class Output:
                     writer.write(records_for(kind, page))
                 writer.finish()
             else:
-                self.emit(kind, merge_pages(kind, counted), fmt)
+                self._stream_table(kind, counted)
         except Exception as exc:
             from zenovay_cli.errors import ZenovayError
 
@@ -435,6 +438,43 @@ class Output:
     def records(self, records: list[dict[str, Any]], fmt: str) -> None:
         """Write flat records built by the caller as ndjson/csv/tsv."""
         _RecordWriter(self, fmt).write(records)
+
+    def _stream_table(self, kind: str, pages: Iterable[Any]) -> None:
+        """A paged answer as a table printed in blocks of TABLE_BLOCK_ROWS rows as pages arrive,
+        each block aligned on its own with its header: memory holds one block, not every row."""
+        from dataclasses import replace
+
+        it = iter(pages)
+        first = next(it, _NO_PAGE)
+        key = None if first is _NO_PAGE else items_key(kind, first)
+        if key is None:  # no pages, or not a paged shape: one table of everything
+            rest = [] if first is _NO_PAGE else [first, *it]
+            self.emit(kind, merge_pages(kind, rest), "table")
+            return
+        shown = 0
+        items: list[Any] = []
+        last = first
+
+        def flush(block: list, tail: dict) -> None:
+            nonlocal shown
+            views = views_for(kind, {key: block, **tail})
+            if shown:  # later blocks: no title again, and no empty table at the very end
+                views = [replace(v, title=None) for v in views[:1] if block] + views[1:]
+            if views:
+                if shown:
+                    self._write("\n")
+                self._tables(views)
+            shown += len(block) or 1
+
+        for page in chain([first], it):
+            if isinstance(page, dict):
+                last = page
+                value = page.get(key)
+                items.extend(value if isinstance(value, list) else ())
+            while len(items) >= TABLE_BLOCK_ROWS:
+                flush(items[:TABLE_BLOCK_ROWS], {})
+                del items[:TABLE_BLOCK_ROWS]
+        flush(items, page_tail(key, last))
 
     def text(self, text: str) -> None:
         """One line of plain text on stdout (e.g. a monitoring-plugin status line)."""

@@ -393,3 +393,34 @@ def test_narrow_terminal_keeps_numbers_and_dates_whole(cli, pty_env, cols, color
     assert len(lines) < 15 * len(websites)  # not a page of fragments
     # only a long id on its own line may be wider than the terminal (it is not a number or a date)
     assert all(len(line.split()) == 1 and len(line.strip()) > 25 for line in lines if len(line) > cols)
+
+
+# --- item 13: big tables stream in blocks; an --all walk leaves no cache entries behind ------------
+
+
+def test_visitors_all_table_streams_in_blocks_with_every_visitor(cli, sb):
+    site = _site_id(cli)
+    ids = [json.loads(line)["id"] for line in
+           cli("visitors", site, "--all", "--format", "ndjson", "--limit", "1000").stdout.splitlines()]
+    assert len(ids) == 2500
+    r = cli("visitors", site, "--all", "--limit", "500")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    headers = [n for n, line in enumerate(lines) if line.startswith("visited_at")]
+    assert len(headers) == 3  # blocks of 1,000 rows: 1,000 + 1,000 + 500, each with its header
+    assert lines[0] == "Visitors" and lines.count("Visitors") == 1
+    shown = [line.split()[-1] for line in lines if line[:4].isdigit()]
+    assert shown == ids  # every visitor once, in order
+
+
+def test_an_all_walk_is_not_cached_page_by_page(cli, sb, isolated_dirs):
+    site = _site_id(cli)
+    before = json.loads(cli("cache", "info", "--json").stdout)["entries"]
+    assert cli("visitors", site, "--all", "--limit", "500", "--format", "ndjson").returncode == 0
+    assert json.loads(cli("cache", "info", "--json").stdout)["entries"] == before
+    requests = sb.stats()["requests"]
+    assert cli("visitors", site, "--all", "--limit", "500", "--format", "ndjson").returncode == 0
+    assert sb.stats()["requests"] == requests + 5  # fetched again: nothing stale served
+    # one page without --all is still cached
+    assert cli("visitors", site, "--limit", "5", "--json").returncode == 0
+    assert json.loads(cli("cache", "info", "--json").stdout)["entries"] == before + 1
