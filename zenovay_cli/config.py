@@ -282,12 +282,27 @@ def resolve(
     env: Mapping[str, str],
     config: Mapping[str, Any],
     config_file: Path | None = None,
+    *,
+    new_profile_ok: bool = False,
 ) -> Settings:
-    """Resolve settings: command-line options, then environment, then the profile, then defaults."""
+    """Resolve settings: command-line options, then environment, then the profile, then defaults.
+
+    A profile named by --profile or ZENOVAY_PROFILE that the config file does not have is a usage
+    error naming the ones it has (a misspelt name would otherwise act as an empty profile), unless
+    the file has no profiles at all or the command creates profiles (`new_profile_ok`)."""
     settings = Settings(config_file=config_file)
     profile = profile_setting(cli, env)
     settings.values["profile"] = profile
-    section = (config.get("profiles") or {}).get(profile.value) or {}
+    profiles = config.get("profiles") or {}
+    if profile.source != "default" and profiles and profile.value not in profiles and not new_profile_ok:
+        where = f" in {config_file}" if config_file else ""
+        raise UsageError(
+            f"{profile.source}: no profile {profile.value!r}{where}",
+            hint=f"Profiles there: {', '.join(sorted(profiles))}. A new profile is made by "
+                 f"`zenovay auth login --profile {profile.value}` or "
+                 f"`zenovay config set KEY VALUE --profile {profile.value}`.",
+        )
+    section = profiles.get(profile.value) or {}
 
     for key in (*PROFILE_KEYS, *FLAG_KEYS):
         option = OPTION_NAMES.get(key) or "--" + key.replace("_", "-")

@@ -92,6 +92,7 @@ class Context:
         self.root = ConnectionOptions()
         self.demo = False
         self.no_color = False
+        self.new_profile_ok = False  # a command that creates profiles (auth login) sets it
         self.connection = ConnectionOptions()  # per-command overrides of the root's
         self.request = RequestOptions()
         self.fmt = "table"
@@ -155,7 +156,8 @@ class Context:
             from zenovay_cli import config
 
             path = config.config_path()
-            self._settings = config.resolve(self.cli_values, self.env, config.load_config(path), path)
+            self._settings = config.resolve(self.cli_values, self.env, config.load_config(path), path,
+                                            new_profile_ok=self.new_profile_ok)
         return self._settings
 
     def start_demo(self) -> None:

@@ -424,3 +424,57 @@ def test_an_all_walk_is_not_cached_page_by_page(cli, sb, isolated_dirs):
     # one page without --all is still cached
     assert cli("visitors", site, "--limit", "5", "--json").returncode == 0
     assert json.loads(cli("cache", "info", "--json").stdout)["entries"] == before + 1
+
+
+# --- item 8: auth login saves the key only; logout says what stays ---------------------------------
+
+
+def _profiles(cli):
+    r = cli("config", "show")
+    return json.loads(r.stdout).get("profiles", {}) if r.stdout.strip() else {}
+
+
+def test_auth_login_does_not_pin_the_base_url_from_the_environment(cli, sb):
+    r = cli("auth", "login", "--with-token", input=sb.api_key + "\n")
+    assert r.returncode == 0, r.stderr
+    assert set(_profiles(cli)["default"]) == {"api_key"}
+    assert "ZENOVAY_BASE_URL" in r.stderr and "not saved" in r.stderr
+    # without the environment's URL, later commands go to the default API, not the sandbox
+    status = json.loads(cli("auth", "status", "--json", env={"ZENOVAY_BASE_URL": None}).stdout)
+    assert status["base_url"]["source"] == "default"
+
+
+def test_auth_login_with_base_url_saves_it_and_says_so_and_logout_says_what_stays(cli, sb):
+    r = cli("auth", "login", "--with-token", "--base-url", sb.base_url, input=sb.api_key + "\n",
+            env={"ZENOVAY_BASE_URL": None})
+    assert r.returncode == 0, r.stderr
+    assert _profiles(cli)["default"]["base_url"] == sb.base_url
+    assert f"base URL {sb.base_url}" in r.stderr
+    r = cli("auth", "logout")
+    assert r.returncode == 0
+    assert f"keeps: base_url = {sb.base_url}" in r.stderr
+    assert set(_profiles(cli)["default"]) == {"base_url"}
+
+
+# --- item 10: a misspelt profile -------------------------------------------------------------------
+
+
+def test_a_misspelt_profile_names_the_ones_that_exist(cli, sb):
+    assert cli("config", "set", "website", "x.example", "--profile", "work").returncode == 0
+    assert cli("config", "set", "timeout", "5", "--profile", "home").returncode == 0
+    before = sb.stats()["requests"]
+    for args, env, source in ((["--profile", "wrok"], {}, "--profile option"),
+                              ([], {"ZENOVAY_PROFILE": "wrok"}, "ZENOVAY_PROFILE")):
+        r = cli("usage", *args, env=env)
+        assert r.returncode == 2, r.stderr
+        assert source in r.stderr and "'wrok'" in r.stderr and "home, work" in r.stderr
+    assert sb.stats()["requests"] == before
+    assert cli("usage", "--profile", "home", "--json").returncode == 0
+
+
+def test_profiles_can_still_be_made_and_a_fresh_config_is_fine(cli, sb):
+    assert cli("usage", "--profile", "anything", "--json").returncode == 0  # no config file yet
+    assert cli("config", "set", "timeout", "5", "--profile", "work").returncode == 0
+    r = cli("auth", "login", "--with-token", "--profile", "second", input=sb.api_key + "\n")
+    assert r.returncode == 0, r.stderr
+    assert set(_profiles(cli)) == {"work", "second"}

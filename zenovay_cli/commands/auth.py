@@ -27,6 +27,7 @@ def login(
     from zenovay_cli import config
     from zenovay_cli.errors import UsageError
 
+    ctx.new_profile_ok = True  # `auth login --profile new` is how a profile is made
     if with_token or not stdin_is_tty():
         key = sys.stdin.readline().strip()
     else:
@@ -44,13 +45,23 @@ def login(
     path = config.config_path()
     data = config.load_config(path)
     data.setdefault("profiles", {}).setdefault(profile, {})["api_key"] = key
-    if ctx.settings.source("base_url") != "default":
+    # Only the key is saved, unless --base-url was given on this command line: a base URL from the
+    # environment (a sandbox's, a test's) must not silently follow every later command.
+    base_source = ctx.settings.source("base_url")
+    saved = "key"
+    if base_source == "--base-url option":
         data["profiles"][profile]["base_url"] = ctx.settings.base_url
+        saved = f"key and base URL {config.display_value('base_url', ctx.settings.base_url)}"
     config.save_config(data, path)
     tier = (usage.get("subscription") or {}).get("tier") if isinstance(usage, dict) else None
     ctx.out.info(
-        f"Logged in (profile {profile}{', plan ' + str(tier) if tier else ''}); key saved to {path}"
+        f"Logged in (profile {profile}{', plan ' + str(tier) if tier else ''}); {saved} saved to {path}"
     )
+    if base_source not in ("default", "--base-url option", f"config file (profile {profile})"):
+        ctx.out.info(
+            f"The base URL from {base_source} was used for this check but not saved; "
+            "add --base-url to save it in the profile."
+        )
 
 
 @app.command(epilog="Example: zenovay auth logout --profile work")
@@ -69,6 +80,9 @@ def logout(ctx: Context) -> None:
     del section["api_key"]
     config.save_config(data, path)
     ctx.out.info(f"Removed the key of profile {profile} from {path}.")
+    if section:  # say what stays, so a pinned base URL does not go unnoticed
+        kept = ", ".join(f"{k} = {config.display_value(k, section[k])}" for k in sorted(section))
+        ctx.out.info(f"Profile {profile} keeps: {kept} (`zenovay config unset KEY` removes one).")
     if ctx.env.get("ZENOVAY_API_KEY"):
         ctx.out.warn("ZENOVAY_API_KEY is still set in the environment and will be used.")
 
