@@ -478,3 +478,70 @@ def test_profiles_can_still_be_made_and_a_fresh_config_is_fine(cli, sb):
     r = cli("auth", "login", "--with-token", "--profile", "second", input=sb.api_key + "\n")
     assert r.returncode == 0, r.stderr
     assert set(_profiles(cli)) == {"work", "second"}
+
+
+# --- item 1: parallel alert runs sharing a state file lose nothing ---------------------------------
+
+
+class _SlowReceiver:
+    """A webhook receiver taking `delay` seconds per POST (as Slack can), recording each."""
+
+    def __init__(self, delay: float) -> None:
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(delay)
+                receiver.posts.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_parallel_alert_runs_sharing_a_state_file_keep_every_website(cli, sb, tmp_path):
+    import subprocess
+
+    from tests.e2e.conftest import zenovay_executable
+
+    receiver = _SlowReceiver(1.0)
+    state = tmp_path / "alert-state.json"
+    domains = [w["domain"] for w in json.loads(cli("websites", "--json").stdout)["websites"]][:3]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key)
+
+    def together() -> list:
+        procs = [subprocess.Popen([zenovay_executable(), "alert", d, "--crit", "visitors<1000000000",
+                                   "--notify", receiver.url, "--state", str(state)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for d in domains]
+        return [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+
+    try:
+        for code, err in together():
+            assert code == 2, err  # CRITICAL: each website fires
+        fired = sorted(p["website"] for p in receiver.posts if p["event"] == "firing")
+        assert fired == sorted(domains)
+        alerts = json.loads(state.read_text())["alerts"]
+        assert sorted(a["website"] for a in alerts.values()) == sorted(domains)  # nobody's lost
+        together()  # still firing everywhere: nothing new to say
+        assert len(receiver.posts) == len(domains)
+    finally:
+        receiver.close()
