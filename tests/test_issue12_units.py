@@ -58,3 +58,49 @@ def test_a_bare_carriage_return_is_quoted_in_stdout_csv_and_in_export(api, zenov
     [path] = tmp_path.glob("zenovay_*.csv")
     with open(path, newline="", encoding="utf-8") as f:
         assert [r["name"] for r in csv.DictReader(f)] == ["a\rb"]
+
+
+# --- item 12: help text papercuts, emoji widths -----------------------------------------------------
+
+
+def _help_texts():
+    from typer import _click
+
+    from zenovay_cli import docgen
+    from zenovay_cli.main import build_command
+
+    for path, command, _ in docgen.walk(build_command()):
+        ctx = _click.Context(command, info_name=path)
+        yield path, command, command.get_help(ctx)
+
+
+def test_help_has_pasteable_examples_one_env_wording_and_named_metavars():
+    from zenovay_cli import docgen
+
+    for path, command, text in _help_texts():
+        assert "[env var:" not in text, path
+        assert "range>" not in text, (path, [line for line in text.splitlines() if "range>" in line])
+        for example in docgen.examples(command):
+            assert not example.startswith("crontab:"), (path, example)
+
+
+def test_root_help_shows_whole_summaries_on_a_wide_terminal(monkeypatch, capsys):
+    from zenovay_cli.main import run
+
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    out = capsys.readouterr().out
+    assert "Show the plan, monthly requests used and left, reset time and rate limit." in out
+
+
+def test_emoji_sequences_keep_plain_tables_aligned():
+    from zenovay_cli.output import Output
+
+    out = io.StringIO()
+    names = ["ab", "\u2764\ufe0f", "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f44d\U0001f3fd"]
+    Output(out, io.StringIO(), is_tty=False).emit(
+        "pages", {"pages": [{"url": n, "views": 1} for n in names]}, "table")
+    rows = out.getvalue().splitlines()[2:]
+    # every name is 2 columns wide on a terminal, so the same padding follows each
+    assert len({row[len(name):].index("1") for row, name in zip(rows, names)}) == 1, rows

@@ -385,7 +385,14 @@ class CacheStore:
                 now = os.stat(path, follow_symlinks=False)
                 if (now.st_dev, now.st_ino) != (seen.st_dev, seen.st_ino):
                     return False
-            os.unlink(path)
+            if stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode):
+                # A folder where an entry belongs (named as only the store names entries): damage,
+                # which `cache info` counts, so `cache prune` and `cache clear` remove it too.
+                import shutil
+
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
             return True
         except FileNotFoundError:
             return False
@@ -499,6 +506,8 @@ class CacheStore:
             if _is_temp_name(e.name):
                 continue
             got = self._read(e.path)
+            if got is None and e.is_symlink():
+                continue  # not ours, and never followed or removed: not counted as damage either
             parsed = _parse_entry(got[0]) if got is not None else None
             if parsed is None:
                 result["corrupt"] += 1
@@ -536,6 +545,8 @@ class CacheStore:
                 continue
             got = self._read(e.path)
             if got is None:
+                if e.is_dir(follow_symlinks=False):  # counted as damaged by info(): remove it
+                    removed += self._discard(e.path, None)
                 continue
             parsed = _parse_entry(got[0])
             if parsed is None or not self._entry_from(parsed, now).fresh:

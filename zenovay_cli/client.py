@@ -266,6 +266,7 @@ class ZenovayClient:
         on_cache_warning: Callable[[str], None] | None = None,
         budget: RateBudget | None = None,
         user_agent: str = USER_AGENT,
+        on_debug: Callable[[str], None] | None = None,
     ) -> None:
         if not api_key:
             raise AuthError(
@@ -293,6 +294,9 @@ class ZenovayClient:
         # headers of its /usage answer from here.
         self.last_headers: dict[str, str] = {}
         self.requests_sent = 0
+        # --debug: one line per request (method, URL without the key, status, time) and per cache
+        # lookup; the key travels in a header, so nothing here can show it.
+        self.on_debug = on_debug
 
     def __repr__(self) -> str:  # never show the key
         return f"ZenovayClient(base_url={self.base_url!r})"
@@ -345,6 +349,7 @@ class ZenovayClient:
             if method != "GET":
                 kwargs["method"] = method
             send = self.session.get if method == "GET" else self.session.request
+            started = time.monotonic()
             resp = send(
                 url=url,
                 params=params,
@@ -353,6 +358,10 @@ class ZenovayClient:
                 allow_redirects=False,
                 **kwargs,
             )
+            if self.on_debug is not None:
+                shown = getattr(resp, "url", None) or url
+                self.on_debug(f"{method} {shown} -> {resp.status_code} in "
+                              f"{time.monotonic() - started:.2f} s")
             if self.budget is not None:
                 self.budget.observe(resp.headers, resp.status_code)
             if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("location"):
@@ -396,9 +405,20 @@ class ZenovayClient:
                 key = make_key(self.base_url, path, params, self.api_key)
                 entry = self.cache.get(key)
                 if entry is not None and entry.fresh and self.cache_mode == "use":
+                    if self.on_debug is not None:
+                        self.on_debug(f"cache hit: GET {path} (stored {entry.age:.0f} s ago)")
                     return entry.value
+                if self.on_debug is not None:
+                    why = "refresh" if self.cache_mode == "refresh" else "expired" if entry else "miss"
+                    self.on_debug(f"cache {why}: GET {path}")
         try:
             data = self._request_network(path, params)
+        except NotFoundError as exc:
+            if urlsplit(self.base_url).path in ("", "/"):  # not the website: the base URL is wrong
+                exc.hint = (f"The base URL {self.base_url} has no path; Zenovay's API lives under "
+                            "/api/external/v1 (e.g. https://api.zenovay.com/api/external/v1): "
+                            "check ZENOVAY_BASE_URL, --base-url or `zenovay auth status`.")
+            raise
         except (ServerError, NetworkError, RateLimitError) as exc:
             if entry is not None:
                 from zenovay_cli.cache import describe_age

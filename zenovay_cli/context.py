@@ -249,6 +249,7 @@ class Context:
             stale_ok=s.stale_ok,
             on_cache_warning=lambda message: out.warn(self.redact(message)),  # quotes the API
             budget=budget,
+            on_debug=(lambda line: out.status("debug: " + self.redact(line))) if self.debug else None,
         )
         self._clients.append(client)
         return client

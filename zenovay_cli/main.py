@@ -108,7 +108,8 @@ def make_app(only: str | None = None):
         no_args_is_help=True,
         add_completion=False,
         rich_markup_mode=None,  # plain help: literal [env: …] text, and --help never imports rich
-        context_settings={"help_option_names": ["-h", "--help"]},
+        # max_content_width: help uses the whole terminal (Click stops at 80 and cuts summaries)
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 1000},
         epilog=exit_codes_epilog(),  # generated from ExitCode, as the README table is
     )
 
@@ -190,6 +191,13 @@ def _layout_epilogs(command) -> None:
         body = epilog.split(": ", 1)[1]
         parts = body.split("  ·  ")
         command.epilog = "\b\nExamples:\n" + "\n".join("  " + p for p in parts)
+    for param in getattr(command, "params", ()):
+        # "<int range>"/"<float range>" say nothing a user can act on: name the value instead
+        # (the range itself is shown in the help text, e.g. [1<=x<=100])
+        kind = type(getattr(param, "type", None)).__name__
+        if getattr(param, "metavar", "") is None and kind in ("IntRange", "FloatRange"):
+            seconds = "second" in (getattr(param, "help", "") or "").lower()
+            param.metavar = "SECONDS" if seconds else "N" if kind == "IntRange" else "NUMBER"
     for sub in getattr(command, "commands", {}).values():
         _layout_epilogs(sub)
 
@@ -202,6 +210,19 @@ def build_command(only: str | None = None):
     command = get_command(make_app(only))
     _layout_epilogs(command)
     return command
+
+
+# Root flags that may also be given after the command name (`zenovay usage --demo`), as --debug
+# can: they are moved in front of it before Click parses the line.
+_MOVABLE_ROOT_FLAGS = ("--demo", "--no-color")
+
+
+def _root_flags_first(args: list) -> list:
+    if "_ZENOVAY_COMPLETE" in os.environ or not any(a in _MOVABLE_ROOT_FLAGS for a in args):
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in _MOVABLE_ROOT_FLAGS]
+    return [*dict.fromkeys(moved), *(a for a in args[:end] if a not in _MOVABLE_ROOT_FLAGS), *args[end:]]
 
 
 def command_to_run(args: list) -> str | None:
@@ -254,7 +275,7 @@ def run(argv: list | None = None, context=None) -> None:
     output, sleep, clock and random. Tests hand one in (like HTTPie's `env=`); by default a fresh
     one reads os.environ and the real terminal.
     """
-    args = sys.argv[1:] if argv is None else list(argv)
+    args = _root_flags_first(sys.argv[1:] if argv is None else list(argv))
     if args in (["--version"], ["-V"]) and "_ZENOVAY_COMPLETE" not in os.environ:
         # What the eager --version option prints, without importing Typer for it.
         sys.stdout.write(f"zenovay-cli {__version__}\n")
@@ -294,7 +315,7 @@ def run(argv: list | None = None, context=None) -> None:
     code = 0
     try:
         try:
-            result = command.main(args=argv, prog_name="zenovay", standalone_mode=False, obj=context)
+            result = command.main(args=args, prog_name="zenovay", standalone_mode=False, obj=context)
         except SystemExit as exc:
             # Typer answers a broken pipe with sys.exit(1) even when not standalone.
             if not isinstance(exc.__context__, BrokenPipeError):

@@ -139,11 +139,30 @@ def _is_number(value: Any) -> bool:
 
 
 def _width(text: str) -> int:
-    return sum(
-        0 if unicodedata.combining(c) or unicodedata.category(c) == "Cf"
-        else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
+    """Terminal columns of `text`: wide characters 2, marks and format characters 0, and an
+    emoji sequence as one emoji: VS16 makes a narrow symbol wide (❤️), a skin tone modifier and
+    whatever a zero-width joiner attaches (👨‍👩‍👧) take no more room."""
+    if text.isascii():
+        return len(text)
+    total = last = 0
+    joined = False
+    for c in text:
+        if c == "\u200d":
+            joined = True
+            continue
+        if joined:
+            joined = False
+            continue
+        if c == "\ufe0f":
+            if last == 1:
+                total, last = total + 1, 2
+            continue
+        if 0x1F3FB <= ord(c) <= 0x1F3FF or unicodedata.combining(c) \
+                or unicodedata.category(c) in ("Cf", "Mn", "Me"):
+            continue
+        last = 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        total += last
+    return total
 
 
 def _right(view: View) -> list[bool]:
@@ -353,7 +372,11 @@ class Output:
     def _color_for(self, tty: bool) -> bool:
         if self._color is not None:  # an explicit --color/--no-color beats the environment
             return self._color
-        if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        if "NO_COLOR" in os.environ:
+            return False
+        if os.environ.get("FORCE_COLOR", "") not in ("", "0"):  # e.g. `FORCE_COLOR=1 … | less -R`
+            return True
+        if os.environ.get("TERM") == "dumb":
             return False
         return tty
 

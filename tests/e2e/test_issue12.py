@@ -545,3 +545,78 @@ def test_parallel_alert_runs_sharing_a_state_file_keep_every_website(cli, sb, tm
         assert len(receiver.posts) == len(domains)
     finally:
         receiver.close()
+
+
+# --- item 12: papercuts ----------------------------------------------------------------------------
+
+
+def test_debug_prints_request_details_on_success_without_the_key(cli, sb):
+    r = cli("websites", "--debug", "--json")
+    assert r.returncode == 0
+    lines = [line for line in r.stderr.splitlines() if line.startswith("debug: ")]
+    assert any(f"GET {sb.base_url}/websites -> 200 in " in line for line in lines), r.stderr
+    assert any("cache miss: GET /websites" in line for line in lines)
+    again = cli("websites", "--debug", "--json")
+    assert "debug: cache hit: GET /websites" in again.stderr
+    assert sb.api_key not in r.stderr + again.stderr
+
+
+@pytest.mark.parametrize("flag", ["--demo", "--no-color"])
+def test_root_flags_work_after_the_command_name(cli, flag):
+    args = ["usage", "--json", flag] if flag == "--demo" else ["usage", flag]
+    r = cli(*args, env={"ZENOVAY_API_KEY": None, "ZENOVAY_BASE_URL": None} if flag == "--demo" else None)
+    assert r.returncode == 0, r.stderr
+
+
+def test_countries_limit_over_the_documented_maximum_is_checked_locally(cli, sb):
+    before = sb.stats()["requests"]
+    for args in (["countries", "--limit", "101"], ["pages", "--limit", "101"], ["errors", "--limit", "201"]):
+        r = cli(*args, "x.example")
+        assert r.returncode == 2 and "--limit" in r.stderr, r.stderr
+    assert sb.stats()["requests"] == before
+
+
+def test_auth_status_masks_credentials_in_the_base_url(cli, sb):
+    url = sb.base_url.replace("http://", "http://user:s3cretpw@")
+    r = cli("auth", "status", env={"ZENOVAY_BASE_URL": url})
+    assert "s3cretpw" not in r.stdout + r.stderr and "user:***@" in r.stdout
+
+
+def test_a_base_url_without_its_path_points_at_the_base_url(cli, sb):
+    r = cli("websites", env={"ZENOVAY_BASE_URL": sb.root})
+    assert r.returncode == 5
+    assert "has no path" in r.stderr and "/api/external/v1" in r.stderr
+
+
+def test_force_color_colours_a_pipe_for_less_r(cli):
+    plain = cli("usage")
+    coloured = cli("usage", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout and "\x1b[" in coloured.stdout
+    assert "\x1b[" not in cli("usage", env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+
+
+def test_cache_prune_removes_the_damage_cache_info_counts(cli, isolated_dirs):
+    assert cli("websites", "--json").returncode == 0
+    info = json.loads(cli("cache", "info", "--json").stdout)
+    folder = info["path"]
+    name = next(n for n in os.listdir(folder) if not n.startswith("."))
+    key = name[: -len(".json")]
+    damaged = os.path.join(folder, key[:-1] + ("0" if key[-1] != "0" else "1") + ".json")
+    os.mkdir(damaged)  # a folder where an entry belongs
+    assert json.loads(cli("cache", "info", "--json").stdout)["corrupt"] == 1
+    assert cli("cache", "prune").returncode == 0
+    assert not os.path.exists(damaged)
+    assert json.loads(cli("cache", "info", "--json").stdout)["corrupt"] == 0
+
+
+def test_demo_alert_keeps_its_state_apart_from_the_real_one(cli, isolated_dirs):
+    receiver = _SlowReceiver(0)
+    try:
+        r = cli("--demo", "alert", "--all", "--crit", "visitors<1000000000", "--notify", receiver.url,
+                env={"ZENOVAY_API_KEY": None, "ZENOVAY_BASE_URL": None})
+    finally:
+        receiver.close()
+    assert r.returncode == 2, r.stderr
+    assert "--demo" in r.stderr and "really sent" in r.stderr
+    state = isolated_dirs / "state" / "zenovay"
+    assert (state / "alert-state-demo.json").exists() and not (state / "alert-state.json").exists()

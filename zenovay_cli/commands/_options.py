@@ -45,16 +45,18 @@ CONNECTION_OPTIONS: list[tuple[str, Any, Any]] = [
         "--debug", help="Show tracebacks and request details on stderr [env: ZENOVAY_DEBUG].")], False),
 ]
 
-# The settings that shape each request (sent or answered from the cache).
+# The settings that shape each request (sent or answered from the cache). Their bounds are not
+# declared here: config.RULES checks an option exactly as ZENOVAY_* and the config file (exit 2
+# naming "--timeout option"), and the metavars say what is expected instead of "<float range>".
 NETWORK_OPTIONS: list[tuple[str, Any, Any]] = [
     ("timeout", Annotated[float | None, typer.Option(
-        "--timeout", min=0.001, show_default=False,
+        "--timeout", metavar="SECONDS", show_default=False,
         help="Seconds to wait for each answer [env: ZENOVAY_TIMEOUT; default: 30].")], None),
     ("retries", Annotated[int | None, typer.Option(
-        "--retries", min=0, max=20, show_default=False,
+        "--retries", metavar="N", show_default=False,
         help="Retries after a failed attempt [env: ZENOVAY_RETRIES; default: 3].")], None),
     ("max_wait", Annotated[float | None, typer.Option(
-        "--max-wait", min=0, show_default=False,
+        "--max-wait", metavar="SECONDS", show_default=False,
         help="Longest wait (s) to sleep before a retry; longer fails at once [env: ZENOVAY_MAX_WAIT; default: 60].")], None),
 ]
 CACHE_OPTIONS: list[tuple[str, Any, Any]] = [

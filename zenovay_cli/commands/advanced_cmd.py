@@ -62,7 +62,7 @@ class LtvGranularity(str, Enum):
 
 AllOpt = Annotated[bool, typer.Option(
     "--all", "-a", help="Follow pagination to the end; rows stream as pages arrive.")]
-OffsetOpt = Annotated[int | None, typer.Option("--offset", min=0, help="Skip this many items.")]
+OffsetOpt = Annotated[int | None, typer.Option("--offset", metavar="N", min=0, help="Skip this many items.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +82,7 @@ def anomalies(
     severity: Annotated[Severity | None, typer.Option("--severity", "-s", help="Only anomalies of this severity.", case_sensitive=False)] = None,
     metric: Annotated[str | None, typer.Option("--metric", "-m", help="Only this metric, e.g. visitors, bounce_rate, error_rate.", show_default=False)] = None,
     resolved: Annotated[bool | None, typer.Option("--resolved/--unresolved", help="Only resolved (or only unresolved) anomalies [default: both].", show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help="Anomalies per page (API maximum 200).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=200, help="Anomalies per page (API maximum 200).")] = None,
     offset: OffsetOpt = None,
     all_: AllOpt = False,
 ) -> None:
@@ -106,7 +106,7 @@ def insights(
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.d7,
     type_: Annotated[InsightType | None, typer.Option("--type", "-t", help="Only insights of this type.", case_sensitive=False)] = None,
     severity: Annotated[Severity | None, typer.Option("--severity", "-s", help="Only insights of this severity.", case_sensitive=False)] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help="Insights per page (API maximum 200).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=200, help="Insights per page (API maximum 200).")] = None,
     all_: AllOpt = False,
 ) -> None:
     """List AI insights: anomalies, trends, recommendations and predictions (Pro and up)."""
@@ -151,7 +151,7 @@ def revenue(
 def heatmaps(
     ctx: Context,
     website: WebsiteArg = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=100, help="Pages to show (API maximum 100).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=100, help="Pages to show (API maximum 100).")] = None,
 ) -> None:
     """List the pages with heatmap data, most interactions first (all time)."""
     ctx.out.emit("heatmaps", ctx.client().get_heatmap_pages(resolve_id(ctx, website), limit),
@@ -162,7 +162,7 @@ def heatmaps(
 def replays(
     ctx: Context,
     website: WebsiteArg = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help="Sessions per page (API maximum 200).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=200, help="Sessions per page (API maximum 200).")] = None,
     offset: OffsetOpt = None,
     all_: AllOpt = False,
 ) -> None:

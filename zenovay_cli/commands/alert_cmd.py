@@ -235,7 +235,9 @@ def _state_store(st: Context, state_file):
     from zenovay_cli.alert.store import FileStateStore
     from zenovay_cli.config import state_dir
 
-    path = state_file or state_dir() / "alert-state.json"
+    # A --demo run (synthetic data) keeps its own state: it must not mark the user's real alerts
+    # as sent or resolved (#12 item 12).
+    path = state_file or state_dir() / ("alert-state-demo.json" if st.demo else "alert-state.json")
     store = FileStateStore(path, sleep=st.sleep, clock=st.monotonic)
     link = st.redis_link()
     if link is None:
@@ -258,6 +260,8 @@ def _notify(st: Context, evaluation, urls, secret, state_file, dry_run) -> None:
     from zenovay_cli.notify import redact_url
 
     store = _state_store(st, state_file)
+    if st.demo and urls and not dry_run:
+        st.out.info(f"--demo: the synthetic alerts are really sent to the --notify URL(s); state in {store.where}")
     if dry_run:
         previous, warning = store.load()
         if warning:

@@ -102,9 +102,9 @@ def digest(
     range_: RangeOpt = Range.d7,
     fmt: Annotated[DigestFormat, typer.Option("--format", "-f", help="markdown (readable in mail), slack (Slack's message JSON) or json.", case_sensitive=False)] = DigestFormat.markdown,
     to: Annotated[list[str] | None, typer.Option("--to", help="POST the digest here instead of printing it (repeatable): Slack webhooks (or slack+https://…) get Slack's message, other URLs signed JSON, as alert --notify.", show_default=False)] = None,
-    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign JSON bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var.", show_default=False)] = None,
+    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", show_envvar=False, help="Sign JSON bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var [env: ZENOVAY_NOTIFY_SECRET].", show_default=False)] = None,
     top: Annotated[int, typer.Option("--top", min=1, max=20, help="Top pages per website.")] = 3,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Requests in flight at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", metavar="N", min=1, max=32, help="Requests in flight at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
 ) -> None:
     """Summarise the period against the previous one: figures, top movers, top pages per website.
 

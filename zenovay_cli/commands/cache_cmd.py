@@ -74,7 +74,7 @@ def clear(ctx: Context) -> None:
     ctx.out.info(f"Removed {removed} cache entr{'y' if removed == 1 else 'ies'}.")
 
 
-@app.command(epilog="Examples: zenovay cache prune  ·  crontab: 0 3 * * * zenovay cache prune")
+@app.command(epilog="Examples: zenovay cache prune  ·  (crontab -l; echo '0 3 * * * zenovay cache prune') | crontab -")
 @cache_command
 def prune(ctx: Context) -> None:
     """Delete expired entries and leftovers of interrupted writes."""

@@ -36,7 +36,7 @@ RangeOpt = Annotated[
     Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)
 ]
 LimitOpt = Annotated[
-    int | None, typer.Option("--limit", "-n", min=1, help="Maximum number of rows.")
+    int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=100, help="Maximum number of rows (API maximum 100).")
 ]
 
 

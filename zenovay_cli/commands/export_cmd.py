@@ -14,8 +14,8 @@ from zenovay_cli.sites import DEFAULT_CONCURRENCY
 EPILOG = (
     "Examples: zenovay export --out /var/lib/zenovay  ·  "
     "zenovay export --website mysite.com --include pages --format csv  ·  "
-    "crontab: 0 2 * * * zenovay export --out /var/lib/zenovay  ·  "
-    "with history: 0 2 * * * zenovay export --out /var/lib/zenovay --to sqlite:///var/lib/zenovay/history.db"
+    "(crontab -l; echo '0 2 * * * zenovay export --out /var/lib/zenovay --quiet') | crontab -  ·  "
+    "zenovay export --out /var/lib/zenovay --to sqlite:///var/lib/zenovay/history.db   # and keep history"
 )
 
 
@@ -44,7 +44,7 @@ def export(
     to: Annotated[str | None, typer.Option("--to", help="Also keep the history in this SQLite store: sqlite:///abs/path.db or sqlite:rel/path.db (as `zenovay history sync`; with --range 24h one more request per website fetches 7d of daily rows).", show_default=False)] = None,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website, id or domain (repeatable) [default: all].", show_default=False)] = None,
     include: Annotated[list[Extra] | None, typer.Option("--include", "-i", help="Also export pages and/or technology (repeatable).", show_default=False)] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", metavar="N", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="Wait for another export into the same folder instead of failing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong (for cron mail).")] = False,
     max_requests: Annotated[int | None, typer.Option("--max-requests", min=0, help="Refuse (exit 6) a run costing more requests than this [default: max_requests in the profile].", show_default=False)] = None,

@@ -75,7 +75,7 @@ def analytics(
         SortBy | None, typer.Option("--sort", help="With --all: order by visitors, views, name, or change (the biggest movers first; needs --compare).", case_sensitive=False, show_default=False)
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-j", min=1, max=32, help="With --all: websites fetched at once (all share one rate budget).")
+        int, typer.Option("--concurrency", "-j", metavar="N", min=1, max=32, help="With --all: websites fetched at once (all share one rate budget).")
     ] = DEFAULT_CONCURRENCY,
     max_requests: Annotated[
         int | None, typer.Option("--max-requests", min=0, help="With --all: refuse (exit 6) a run costing more requests than this [default: max_requests in the profile].", show_default=False)
@@ -163,9 +163,9 @@ def visitors(
     website: WebsiteArg = None,
     range_: RangeOpt = Range.d7,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, max=1000, help="Visitors per page (API maximum 1000).")
+        int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=1000, help="Visitors per page (API maximum 1000).")
     ] = None,
-    offset: Annotated[int | None, typer.Option("--offset", min=0, help="Skip this many visitors.")] = None,
+    offset: Annotated[int | None, typer.Option("--offset", metavar="N", min=0, help="Skip this many visitors.")] = None,
     all_: Annotated[
         bool, typer.Option("--all", "-a", help="Follow pagination to the end; rows stream as pages arrive.")
     ] = False,
@@ -233,7 +233,7 @@ def errors(
     status: Annotated[
         ErrorStatus | None, typer.Option("--status", "-s", help="Only groups with this status.", case_sensitive=False)
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help="Maximum number of groups.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", metavar="N", min=1, max=200, help="Maximum number of groups.")] = None,
 ) -> None:
     """Show JavaScript error groups."""
     data = ctx.client().get_error_groups(resolve_id(ctx, website), status.value if status else None, limit)
