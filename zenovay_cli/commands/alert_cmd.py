@@ -34,7 +34,7 @@ def alert(
     silent_for: Annotated[str | None, typer.Option("--silent-for", help="CRITICAL when a website has had no visitor for this long, e.g. 2h (a removed tracker).", show_default=False)] = None,
     range_: Annotated[Range, typer.Option("--range", "-r", help="Time range.", case_sensitive=False)] = Range.h24,
     notify: Annotated[list[str] | None, typer.Option("--notify", help="POST JSON here when a rule fires or resolves (repeatable; Slack webhooks, or any URL written slack+https://…, get Slack's shape).", show_default=False)] = None,
-    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", help="Sign notification bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var: options show up in `ps`.", show_default=False)] = None,
+    notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", show_envvar=False, help="Sign notification bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var: options show up in `ps` [env: ZENOVAY_NOTIFY_SECRET].", show_default=False)] = None,
     state_file: Annotated[Path | None, typer.Option("--state", help="State file remembering what was sent [default: user state dir].", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the notifications that would be sent; send and save nothing.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON.")] = False,

@@ -56,7 +56,7 @@ def db_path(path: Path | None, demo: bool = False) -> Path:
 @app.command(
     "sync",
     epilog="Examples: zenovay history sync --backfill 1y  ·  zenovay history sync --website mysite.com --breakdowns none  ·  "
-    "crontab: 30 2 * * * zenovay history sync --quiet",
+    "(crontab -l; echo '30 2 * * * zenovay history sync --quiet') | crontab -",
 )
 @data_command
 def sync(
