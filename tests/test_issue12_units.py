@@ -87,11 +87,15 @@ def test_help_has_pasteable_examples_one_env_wording_and_named_metavars():
 def test_root_help_shows_whole_summaries_on_a_wide_terminal(monkeypatch, capsys):
     from zenovay_cli.main import run
 
+    from zenovay_cli.main import build_command
+
     monkeypatch.setenv("COLUMNS", "200")
     with pytest.raises(SystemExit):
         run(["--help"])
     out = capsys.readouterr().out
-    assert "Show the plan, monthly requests used and left, reset time and rate limit." in out
+    for name in ("usage", "websites", "analytics"):
+        summary = build_command().commands[name].help.strip().splitlines()[0]
+        assert len(summary) > 60 and f"  {name}" in out and summary in out, (summary, out)
 
 
 def test_emoji_sequences_keep_plain_tables_aligned():
