@@ -85,9 +85,7 @@ def test_help_has_pasteable_examples_one_env_wording_and_named_metavars():
 
 
 def test_root_help_shows_whole_summaries_on_a_wide_terminal(monkeypatch, capsys):
-    from zenovay_cli.main import run
-
-    from zenovay_cli.main import build_command
+    from zenovay_cli.main import build_command, run
 
     monkeypatch.setenv("COLUMNS", "200")
     with pytest.raises(SystemExit):
