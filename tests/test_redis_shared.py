@@ -104,3 +104,16 @@ def test_alert_state_when_redis_is_down():
         assert held is False
         assert state.load(parse) is None
         assert state.save({"version": 1, "alerts": {}}) is False
+
+
+def test_keep_alive_holds_a_lock_past_its_ttl_until_stopped(redis_server):
+    import time
+
+    a = RedisLock(link(redis_server.url), "long-export", ttl=0.3)
+    assert a.try_acquire()
+    stop = a.keep_alive()
+    time.sleep(0.9)  # three ttls: without renewal it would have expired
+    assert RedisLock(link(redis_server.url), "long-export").try_acquire() is False
+    stop()
+    time.sleep(0.5)
+    assert RedisLock(link(redis_server.url), "long-export").try_acquire() is True

@@ -27,6 +27,12 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
 
 
 class RedisLock:
@@ -64,10 +70,67 @@ class RedisLock:
         ms = self.link.call(lambda r: r.pttl(self.key), fallback=None)
         return ms / 1000.0 if isinstance(ms, int) and ms >= 0 else None
 
+    def extend(self) -> bool:
+        """Push the expiry back to a full ttl, if we still hold the lock."""
+        if not self.held:
+            return False
+        return bool(self.link.call(lambda r: r.eval(_EXTEND, 1, self.key, self.token, self.ttl_ms), fallback=False))
+
+    def keep_alive(self) -> Callable[[], None]:
+        """Extend the lock every ttl/3 from a daemon thread until the returned stop() is called,
+        so a run longer than the ttl keeps it, while a killed run's lock still expires."""
+        import threading
+
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.ttl_ms / 3000.0):
+                if not self.extend():
+                    return
+
+        threading.Thread(target=renew, name="zenovay-redis-lock", daemon=True).start()
+        return stop.set
+
     def release(self) -> None:
         if self.held:
             self.held = False
             self.link.call(lambda r: r.eval(_RELEASE, 1, self.key, self.token), fallback=None)
+
+
+@contextmanager
+def fleet_lock(link: RedisLink, name: str, shown: str, *, wait: bool,
+               on_wait: Callable[[str], None] | None = None, ttl: float = 300.0,
+               sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.monotonic) -> Iterator[bool]:
+    """Hold the Redis lock `name` for the block (kept alive while it runs); yields False when Redis
+    is down (the caller's local lock still applies). Held by another host: LockedError at once,
+    or, with `wait`, after waiting for it (announced once through `on_wait`)."""
+    from zenovay_cli.errors import LockedError
+
+    lock = RedisLock(link, name, ttl=ttl)
+    got = lock.try_acquire()
+    if got is False and wait:
+        if on_wait is not None:
+            on_wait(f"waiting for another host's run on {shown} (Redis lock)")
+        while got is False:
+            sleep(0.25)
+            got = lock.try_acquire()
+    if got is False:
+        left = lock.holder_ttl()
+        expires = f"; it expires in {left:.0f} s if its holder died" if left is not None else ""
+        raise LockedError(
+            f"another zenovay export is writing to {shown} on another host (Redis lock{expires})",
+            hint="Run it later, or add --wait-lock to wait for the other run to finish.",
+        )
+    if not got:
+        yield False
+        return
+    stop = lock.keep_alive()
+    try:
+        yield True
+    finally:
+        stop()
+        lock.release()
 
 
 class RedisAlertState:

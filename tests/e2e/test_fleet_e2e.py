@@ -195,3 +195,70 @@ def test_a_redis_url_without_the_package_names_the_extra(tmp_path, sb, redis_ser
                            capture_output=True, text=True, env=host_env(tmp_path, "b", sb, PYTHONPATH=str(hide)),
                            timeout=60)
     assert plain.returncode == 0, plain.stderr
+
+
+def wait_for_key(redis_server, pattern, timeout=20):
+    import time
+
+    client = redis_server.client()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.keys(pattern):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_export_redis_lock_lets_one_host_run_at_a_time(tmp_path, sb, redis_server):
+    host_a = host_env(tmp_path, "a", sb, redis_server.url)
+    host_b = host_env(tmp_path, "b", sb, redis_server.url)
+    out_a, out_b = tmp_path / "a-out", tmp_path / "b-out"  # each host's own disk: no shared flock
+    sb.configure(latency=0.4)
+    try:
+        first = subprocess.Popen([zenovay_executable(), "export", "--out", str(out_a), "--redis-lock",
+                                  "-j", "1", "--no-cache"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=host_a)
+        assert wait_for_key(redis_server, "zenovay:lock:*"), "host A never took the Redis lock"
+        # host B (here with a key of its own, so that its requests can be counted apart) exports
+        # "the same folder name" from its own machine: refused like a local second run
+        host_b2 = {**host_b, "ZENOVAY_API_KEY": SECOND_KEY}
+        second = subprocess.run([zenovay_executable(), "export", "--out", str(out_a), "--redis-lock"],
+                                capture_output=True, text=True, env=host_b2, timeout=60)
+        assert second.returncode == 1, second.stderr
+        assert "another zenovay export is writing to" in second.stderr and "another host" in second.stderr
+        assert len(sb.stats()["by_key_fingerprint"]) <= 1  # only A's key has sent anything
+        # with --wait-lock B waits for A, then runs
+        third = subprocess.run([zenovay_executable(), "export", "--out", str(out_a), "--redis-lock",
+                                "--wait-lock", "--no-cache"],
+                               capture_output=True, text=True, env=host_b, timeout=120)
+        _, err_a = first.communicate(timeout=120)
+        assert first.returncode == 0, err_a
+        assert third.returncode == 0, third.stderr
+        assert "waiting for another host's run" in third.stderr
+        assert redis_server.client().keys("zenovay:lock:*") == []  # released by its owners
+        # a different --out name is a different lock
+        other = subprocess.run([zenovay_executable(), "export", "--out", str(out_b), "--redis-lock"],
+                               capture_output=True, text=True, env=host_b, timeout=120)
+        assert other.returncode == 0, other.stderr
+    finally:
+        sb.configure(latency=0)
+
+
+def test_export_redis_lock_needs_a_url_and_survives_redis_down(tmp_path, sb):
+    import socket
+
+    env = host_env(tmp_path, "a", sb)
+    before = sb.stats()["requests"]
+    out = run(env, "export", "--out", str(tmp_path / "o"), "--redis-lock")
+    assert out.returncode == 2 and "--redis-lock needs a Redis URL" in out.stderr
+    assert sb.stats()["requests"] == before
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = host_env(tmp_path, "b", sb, f"redis://127.0.0.1:{port}/0")
+    out = run(down, "export", "--out", str(tmp_path / "o"), "--redis-lock", "--quiet")
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "Redis" in warnings[0]
+    assert len(list((tmp_path / "o").glob("*.json"))) == 4

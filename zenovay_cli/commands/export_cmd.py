@@ -46,6 +46,7 @@ def export(
     include: Annotated[list[Extra] | None, typer.Option("--include", "-i", help="Also export pages and/or technology (repeatable).", show_default=False)] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", metavar="N", min=1, max=32, help="Websites fetched at once (all share one rate budget).")] = DEFAULT_CONCURRENCY,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="Wait for another export into the same folder instead of failing.")] = False,
+    redis_lock: Annotated[bool, typer.Option("--redis-lock", help="Also lock the --out name across hosts through Redis (needs --redis or redis_url): a second host skips a run in progress.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong (for cron mail).")] = False,
     max_requests: Annotated[int | None, typer.Option("--max-requests", min=0, help="Refuse (exit 6) a run costing more requests than this [default: max_requests in the profile].", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the websites and print what the run would cost; nothing else is sent, no file written.")] = False,
@@ -64,6 +65,7 @@ def export(
         return
     history_path = _history_path(to, fmt.value, ctx.demo)
     on_lock_wait = None if quiet else ctx.out.status
+    fleet = _fleet_lock(ctx, out, redis_lock, wait_lock, on_lock_wait)  # checked before anything
     store = None
     if history_path is not None:
         from zenovay_cli.history.store import Store
@@ -71,13 +73,14 @@ def export(
         store = Store(history_path)  # checked (created or migrated) before any request
     try:
         run = _Export(ctx, Path(out), range_.value, extras, quiet, store, max_requests)
-        if fmt is ExportFormat.sqlite:  # no files: the store has its own writer lock
-            run.fetch_and_write(website or [], fmt.value, concurrency)
-        else:
-            with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
-                for name in lock.cleaned:
-                    ctx.out.warn(f"removed a half-written file left by an interrupted run: {name}")
+        with fleet:
+            if fmt is ExportFormat.sqlite:  # no files: the store has its own writer lock
                 run.fetch_and_write(website or [], fmt.value, concurrency)
+            else:
+                with files.ExportLock(out, wait=wait_lock, on_wait=on_lock_wait) as lock:
+                    for name in lock.cleaned:
+                        ctx.out.warn(f"removed a half-written file left by an interrupted run: {name}")
+                    run.fetch_and_write(website or [], fmt.value, concurrency)
     finally:
         if store is not None:
             store.close()
@@ -112,6 +115,23 @@ def _dry_run(ctx: Context, wanted: list, extras: list, max_requests: int | None,
     with SiteRun(ctx) as run:
         chosen = select(run.websites(), wanted)
         run.check_cost(len(chosen), 2 + len(extras) + history_extra, max_requests, what="this export", dry_run=True)
+
+
+def _fleet_lock(ctx: Context, out: str, wanted: bool, wait: bool, on_wait):
+    """--redis-lock: the Redis lock named after --out as given (every host names it alike)."""
+    import contextlib
+
+    if not wanted:
+        return contextlib.nullcontext(False)
+    link = ctx.redis_link()
+    if link is None:
+        from zenovay_cli.errors import UsageError
+
+        raise UsageError("--redis-lock needs a Redis URL", hint="Give --redis URL or set ZENOVAY_REDIS_URL (docs/fleets.md).")
+    from zenovay_cli.redis_shared import fleet_lock
+
+    return fleet_lock(link, f"export:{out}", out, wait=wait, on_wait=on_wait,
+                      sleep=ctx.sleep, clock=ctx.monotonic)
 
 
 class _Export:
