@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     app.command("doctor", epilog=EPILOG)(doctor)
 
 
-@command("connection", "network", "output")
+@command("connection", "network", "redis", "output")
 def doctor(ctx: Context) -> None:
     """Check key, plan, quota forecast, limits, clock, latency, permissions, completion, PATH (exit 1 if any fails).
 
