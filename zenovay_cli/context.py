@@ -264,10 +264,19 @@ class Context:
         s = self.settings
         out = self.out
         ledger = None
+        clock = self.clock
         if not self.demo and s.api_key:
-            from zenovay_cli.ledger import open_ledger
+            from zenovay_cli.ledger import fingerprint, open_ledger
 
             ledger = open_ledger(None, s.api_key, s.base_url)
+            link = self.redis_link()
+            if link is not None:  # one budget for every host on this key (docs/fleets.md)
+                from zenovay_cli.budget_redis import RedisBudgetStore
+                from zenovay_cli.ratelimit import window_seconds
+
+                ledger = RedisBudgetStore(link, fingerprint(s.base_url, s.api_key), window_seconds(),
+                                          local_clock=self.clock, fallback=ledger)
+                clock = ledger.clock  # Redis's TIME: hosts' clocks may disagree
 
         def warn_once(message: str) -> None:
             if not self._ledger_warned:
@@ -276,7 +285,7 @@ class Context:
 
         on_wait = (lambda s, why: out.status(f"pacing: waiting {s:.1f} s ({why})")) if announce else None
         return RateBudget(
-            s.rate_limit, max_wait=s.max_wait, on_wait=on_wait, clock=self.clock, sleep=self.sleep,
+            s.rate_limit, max_wait=s.max_wait, on_wait=on_wait, clock=clock, sleep=self.sleep,
             ledger=ledger, on_warning=warn_once, strict_wait=strict_wait,
         )
 
