@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from zenovay_cli.client import ZenovayClient
     from zenovay_cli.config import Settings
     from zenovay_cli.output import Output
-    from zenovay_cli.ratelimit import RateBudget
+    from zenovay_cli.ratelimit import BudgetStore, RateBudget
 
 
 def _random() -> float:
@@ -263,7 +263,7 @@ class Context:
 
         s = self.settings
         out = self.out
-        ledger = None
+        ledger: BudgetStore | None = None
         clock = self.clock
         if not self.demo and s.api_key:
             from zenovay_cli.ledger import fingerprint, open_ledger
@@ -274,9 +274,9 @@ class Context:
                 from zenovay_cli.budget_redis import RedisBudgetStore
                 from zenovay_cli.ratelimit import window_seconds
 
-                ledger = RedisBudgetStore(link, fingerprint(s.base_url, s.api_key), window_seconds(),
+                shared = RedisBudgetStore(link, fingerprint(s.base_url, s.api_key), window_seconds(),
                                           local_clock=self.clock, fallback=ledger)
-                clock = ledger.clock  # Redis's TIME: hosts' clocks may disagree
+                ledger, clock = shared, shared.clock  # Redis's TIME: hosts' clocks may disagree
 
         def warn_once(message: str) -> None:
             if not self._ledger_warned:
