@@ -211,3 +211,32 @@ def test_values_are_the_file_cache_documents(redis_server, tmp_path):
     doc = json.loads(redis_server.client().get("zenovay:cache:" + key))
     assert set(doc) == {"v", "stored_at", "expires_at", "meta", "value"}
     assert doc["value"] == {"x": "é"} and doc["expires_at"] - doc["stored_at"] == 60
+
+
+def test_a_unix_socket_url_works(tmp_path):
+    """unix:///path/to/redis.sock, as many servers are set up."""
+    import shutil
+    import subprocess
+    import time
+
+    from tests.redis_server import require_redis_server
+
+    binary = require_redis_server()
+    sock = tmp_path / "redis.sock"
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(sock), "--dir", str(tmp_path),
+                             "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        warnings = []
+        store, local = store_for(f"unix://{sock}", tmp_path, warnings)
+        key = make_key(BASE, "/pages/w1", None, "zv_key_one_123456")
+        assert store.set(key, {"a": 1}, 60)
+        assert store.get(key).value == {"a": 1}
+        assert local.get(key) is None and warnings == []  # it went to Redis, not the disk
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+    assert shutil.which(binary)
