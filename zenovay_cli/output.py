@@ -497,7 +497,7 @@ class Output:
             while len(items) >= TABLE_BLOCK_ROWS:
                 flush(items[:TABLE_BLOCK_ROWS], {})
                 del items[:TABLE_BLOCK_ROWS]
-        flush(items, page_tail(key, last))
+        flush(items, page_tail(key, last if isinstance(last, dict) else {}))
 
     def text(self, text: str) -> None:
         """One line of plain text on stdout (e.g. a monitoring-plugin status line)."""
@@ -617,9 +617,9 @@ class Output:
                     table.add_column(Text(safe_text(column)), overflow="fold", width=widths[n],
                                      justify="right" if right[n] else "left")
                 for row in view.rows:
-                    cells = [format_cell(c, v) for c, v in zip(view.columns, row)]
+                    row_cells = [format_cell(c, v) for c, v in zip(view.columns, row)]
                     table.add_row(*(Text(cell, style=_change_style(cell) if n in view.changes
-                                         else "") for n, cell in enumerate(cells)))
+                                         else "") for n, cell in enumerate(row_cells)))
             console.print(table)
         self.stdout.flush()
 
