@@ -65,10 +65,7 @@ class RedisCacheStore:
         rkey = self._key(key)
 
         def read(r: Any) -> CacheEntry | None:
-            pipe = r.pipeline(transaction=False)
-            pipe.get(rkey)
-            pipe.pttl(rkey)
-            data, pttl = pipe.execute()
+            data, pttl = _read(r, rkey)
             if data is None:
                 return None
             entry = self._entry(data, pttl)
@@ -127,10 +124,7 @@ class RedisCacheStore:
             }
             stamps = []
             for rkey in self._scan(r):
-                pipe = r.pipeline(transaction=False)
-                pipe.get(rkey)
-                pipe.pttl(rkey)
-                data, pttl = pipe.execute()
+                data, pttl = _read(r, rkey)
                 if data is None:
                     continue
                 result["bytes"] += len(data)
@@ -161,10 +155,7 @@ class RedisCacheStore:
         def run(r: Any) -> int:
             removed = 0
             for rkey in self._scan(r):
-                pipe = r.pipeline(transaction=False)
-                pipe.get(rkey)
-                pipe.pttl(rkey)
-                data, pttl = pipe.execute()
+                data, pttl = _read(r, rkey)
                 if data is None:
                     continue
                 entry = self._entry(data, pttl)
@@ -173,3 +164,12 @@ class RedisCacheStore:
             return removed
 
         return self.link.call(run, fallback=self.local.prune)
+
+
+def _read(r: Any, rkey: Any) -> tuple[Any, Any]:
+    """An entry's stored document and its remaining PTTL, in one round trip."""
+    pipe = r.pipeline(transaction=False)
+    pipe.get(rkey)
+    pipe.pttl(rkey)
+    data, pttl = pipe.execute()
+    return data, pttl
