@@ -197,6 +197,42 @@ def test_two_writers_at_once_both_finish(tmp_path):
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+OPENER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from zenovay_cli.history import store as st
+    start = float(sys.argv[3])
+    while time.time() < start:
+        pass
+    with st.Store(Path(sys.argv[1])) as s:
+        s.save_website(st.SiteInfo(sys.argv[2]), [st.DayRow("2026-02-01", 1, 1, 1)],
+                       fetched_at=st.now_stamp(), sync_date="2026-02-01", time_range="7d")
+""")
+
+
+def test_two_syncs_creating_a_new_store_at_once_both_finish(tmp_path):
+    # SQLite answers "database is locked" at once, without waiting, when two connections switch a
+    # brand-new file to WAL together; this failed in about half of the rounds before the retry.
+    import time
+
+    failures = []
+    for round_ in range(12):
+        db = tmp_path / f"h{round_}.db"
+        start = time.time() + 0.4  # both processes past their imports, then open together
+        procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(db), name, str(start)],
+                                  stderr=subprocess.PIPE, text=True, cwd=os.getcwd())
+                 for name in ("a", "b")]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            if proc.returncode:
+                failures.append(err.strip().splitlines()[-1])
+        if not failures:
+            conn = st.connect_readonly(db)
+            assert sorted(r[0] for r in conn.execute("SELECT website_id FROM daily_stats")) == ["a", "b"]
+            conn.close()
+    assert failures == []
+
+
 def test_a_killed_writer_leaves_the_previous_data_intact(tmp_path):
     path = tmp_path / "h.db"
     with st.Store(path) as s:

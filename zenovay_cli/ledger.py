@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -125,22 +124,10 @@ class SqliteLedger:
                 raise
 
     def _retry(self, step: Callable[[], object]) -> None:
-        """Run `step`, retrying "locked"/"busy" until the busy timeout: SQLite answers some of
-        these at once instead of waiting (switching to WAL, a WAL file being recovered)."""
-        import sqlite3
+        """Run `step`, retrying "locked"/"busy" until the busy timeout (see sqlitewait.py)."""
+        from zenovay_cli.sqlitewait import retry_locked
 
-        deadline = time.monotonic() + self.busy_timeout
-        pause = 0.002
-        while True:
-            try:
-                step()
-                return
-            except sqlite3.OperationalError as exc:
-                text = str(exc)
-                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+        retry_locked(step, self.busy_timeout)
 
     def close(self) -> None:
         with self._lock:

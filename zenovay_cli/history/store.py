@@ -1,7 +1,8 @@
 """The history store: one SQLite file of daily figures and breakdown snapshots per website.
 
 Writers take the write lock up front (BEGIN IMMEDIATE) and wait for another writer up to a busy
-timeout, so two overlapping cron runs both finish; each website's rows are one transaction, so a
+timeout, so two overlapping cron runs both finish (the steps SQLite does not wait on by itself,
+switching a new file to WAL among them, are retried through sqlitewait.retry_locked); each website's rows are one transaction, so a
 killed sync leaves every earlier commit (and the previous data) intact. Readers open the file
 read-only through a `mode=ro` URI: `history show`, `info` and `sql` can never change it.
 """
@@ -16,6 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from zenovay_cli.errors import ExitCode, UsageError, ZenovayError
+from zenovay_cli.sqlitewait import is_locked, retry_locked
 
 SCHEMA_VERSION = 1
 DEFAULT_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another one (a whole 1y sync is seconds)
@@ -165,7 +167,7 @@ def _sqlite_error(path: Path, exc: sqlite3.Error) -> StoreError:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{str(path)!r} is not a usable SQLite file ({text})")
-    if "locked" in text or "busy" in text:
+    if is_locked(exc):
         return StoreError(
             f"{str(path)!r} stayed locked by another writer ({text})",
             hint="Another `zenovay history sync` is running; try again when it ends.",
@@ -183,7 +185,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
             isolation_level=None, check_same_thread=False,
         )
         conn.execute("PRAGMA query_only = ON")
-        version = _read_version(conn)
+        version = retry_locked(lambda: _read_version(conn), DEFAULT_BUSY_TIMEOUT)
     except sqlite3.Error as exc:
         raise _sqlite_error(path, exc) from None
     if version > SCHEMA_VERSION:
@@ -258,6 +260,7 @@ class Store:
 
     def __init__(self, path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         existed = check_path(self.path, must_exist=False)
         if existed:
             self._refuse_newer()
@@ -272,7 +275,11 @@ class Store:
         try:
             # WAL lets readers (history show) run during a sync; where the filesystem cannot do
             # it (some network mounts) SQLite keeps its rollback journal, which is also safe.
-            self.wal = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+            # Two syncs opening a new file at once: the switch can fail at once with "locked".
+            mode = retry_locked(
+                lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0], busy_timeout
+            )
+            self.wal = str(mode).lower() == "wal"
             self.migrate()
         except sqlite3.Error as exc:
             self.conn.close()
@@ -285,9 +292,11 @@ class Store:
         # Looked at read-only first: a store from a newer zenovay is never touched, not even by
         # switching its journal mode.
         try:
-            probe = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True)
+            probe = sqlite3.connect(
+                self.path.absolute().as_uri() + "?mode=ro", uri=True, timeout=self.busy_timeout
+            )
             try:
-                version = _read_version(probe)
+                version = retry_locked(lambda: _read_version(probe), self.busy_timeout)
             finally:
                 probe.close()
         except sqlite3.Error as exc:
@@ -318,7 +327,7 @@ class Store:
     def migrate(self) -> int:
         """Apply the missing migrations in one transaction; the schema version afterwards."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), self.busy_timeout)
         try:
             version = _read_version(conn)
             if version > SCHEMA_VERSION:
@@ -340,7 +349,7 @@ class Store:
     # -- writes -------------------------------------------------------------------------------
 
     def _transaction(self):
-        return _Transaction(self.conn, self.path)
+        return _Transaction(self.conn, self.path, self.busy_timeout)
 
     def start_sync(self, source: str, started_at: str | None = None) -> int:
         with self._transaction() as conn:
@@ -491,8 +500,8 @@ class Store:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception (Ctrl-C included)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self.conn, self.path = conn, path
+    def __init__(self, conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
+        self.conn, self.path, self.busy_timeout = conn, path, busy_timeout
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
@@ -500,7 +509,7 @@ class _Transaction:
 
     def __enter__(self) -> sqlite3.Connection:
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"), self.busy_timeout)
         except sqlite3.Error as exc:
             raise _sqlite_error(self.path, exc) from None
         return self.conn
