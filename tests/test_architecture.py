@@ -195,6 +195,13 @@ def test_commands_contain_no_fan_out_logic():
             assert "run_all" not in source and "RateBudget" not in source, name
 
 
+def test_only_sites_fans_requests_out():
+    # Every parallel request goes through sites.SiteRun (one client per thread, one budget): the
+    # workflows (answers.py, export, alert, history) hand it their requests instead of threading.
+    users = {n for n in MODULES if "zenovay_cli.fanout" in imports_of(n)}
+    assert users == {"zenovay_cli.sites"}
+
+
 def test_commands_get_their_world_from_the_context_not_a_global():
     # No module-global run state: a command receives its Context (commands/_options.py).
     for name in MODULES:

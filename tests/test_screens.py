@@ -44,6 +44,11 @@ class FakeClient:
         return self.data.technology(website_id, range)
 
 
+def fetched(client, parts):
+    """What sites.fetch_one hands the document builders: each part's answer by name."""
+    return {name: request(client) for name, request in parts.items()}
+
+
 def check(name: str, text: str) -> None:
     path = SNAPSHOTS / name
     if os.environ.get("UPDATE_SNAPSHOTS"):
@@ -62,7 +67,7 @@ def data():
 def test_report_screen(data, width):
     client = FakeClient(data)
     site = data.website_ids[3]  # devjournal.dev
-    document = answers.report(client, site, "7d", True)
+    document = answers.report(fetched(client, answers.report_parts(site, "7d", True)), site, "7d", True)
     assert sorted(client.calls) == ["analytics 30d", "analytics 7d", "countries", "pages", "technology"]
     lines = screens.report_lines(document, width, "unicode", color=False)
     assert len(lines) <= 24 and max(len(line) for line in lines) <= width
@@ -71,7 +76,8 @@ def test_report_screen(data, width):
 
 def test_report_screen_without_daily_rows_or_visitors(data):
     for site in data.website_ids[-2:]:
-        document = answers.report(FakeClient(data), site, "7d", True)
+        document = answers.report(fetched(FakeClient(data), answers.report_parts(site, "7d", True)),
+                                  site, "7d", True)
         text = "\n".join(screens.report_lines(document, 80, "unicode"))
         assert "Comparison unavailable" in text or "Visitors 0" in text
     check("report_empty_80.txt", text + "\n")
@@ -130,7 +136,8 @@ def test_pages_with_shares_cut_long_urls_on_a_terminal_only(data, monkeypatch):
 
 def test_digest_markdown(data):
     client = FakeClient(data)
-    rows = [answers.digest_site(client, w, "7d", 3) for w in data.websites()]
+    rows = [answers.digest_site(fetched(client, answers.digest_parts(w, "7d", 3)), w, "7d", 3)
+            for w in data.websites()]
     rows[1] = {"website": rows[1]["website"], "error": "HTTP 500 | *boom*"}
     document = answers.digest(rows, "7d", now=None)
     text = screens.digest_markdown(document)

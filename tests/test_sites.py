@@ -142,3 +142,64 @@ def test_the_function_form_fetches_with_its_own_run(sandbox):
     assert sorted(id(o) for o in done) == sorted(id(o) for o in outcomes)  # on_done saw each once
     with pytest.raises(PartialFailure, match="1 of 3 websites failed: gone.example"):
         sites.settle(ctx, outcomes)
+
+
+def test_fetch_parts_sends_every_part_of_every_website_side_by_side_and_fails_per_website(sandbox):
+    import threading
+
+    env = {"ZENOVAY_API_KEY": sandbox.api_key, "ZENOVAY_BASE_URL": sandbox.base_url, "ZENOVAY_NO_CACHE": "1"}
+    ctx = Context(env=env)
+    listed = sandbox.data().websites()[:3] + [{"id": "no-such-id", "domain": "gone.example"}]
+    in_flight = {}  # client -> requests it is sending right now
+    shared = []  # a client used by two threads at once would land here
+    lock = threading.Lock()
+
+    def part(kind):
+        def request(client):
+            with lock:
+                in_flight[id(client)] = in_flight.get(id(client), 0) + 1
+                if in_flight[id(client)] > 1:
+                    shared.append(id(client))
+            try:
+                if kind == "pages":
+                    return client.get_pages(request.site["id"], "7d", 3)
+                return client.get_analytics(request.site["id"], kind)
+            finally:
+                with lock:
+                    in_flight[id(client)] -= 1
+        return request
+
+    def parts(site):
+        made = {kind: part(kind) for kind in ("7d", "30d", "pages")}
+        for request in made.values():
+            request.site = site
+        return made
+
+    try:
+        with sites.SiteRun(ctx) as run:
+            outcomes = run.fetch_parts([(w, parts(w)) for w in listed], concurrency=4)
+    finally:
+        ctx.close()
+    assert [o.item for o in outcomes] == listed  # one outcome per website, in the order given
+    for outcome, site in zip(outcomes[:3], listed[:3]):
+        assert outcome.ok and set(outcome.value) == {"7d", "30d", "pages"}
+        assert outcome.value["30d"]["website"]["id"] == site["id"]
+        assert outcome.value["30d"]["time_range"] == "30d"
+    assert isinstance(outcomes[3].error, NotFoundError)  # only the unknown website failed
+    assert shared == []  # no client ever carried two requests at once
+    assert sandbox.stats()["requests"] == 3 * len(listed)
+
+
+def test_fetch_one_raises_the_first_failure(sandbox):
+    env = {"ZENOVAY_API_KEY": sandbox.api_key, "ZENOVAY_BASE_URL": sandbox.base_url, "ZENOVAY_NO_CACHE": "1"}
+    ctx = Context(env=env)
+    good = sandbox.data().websites()[0]["id"]
+    try:
+        got = sites.fetch_one(ctx, {"id": good}, {"a": lambda c: c.get_analytics(good, "7d"),
+                                                   "b": lambda c: c.get_countries(good, "7d")})
+        assert got["a"]["website"]["id"] == good and "b" in got
+        with pytest.raises(NotFoundError):
+            sites.fetch_one(ctx, {"id": "nope"}, {"a": lambda c: c.get_analytics(good, "7d"),
+                                                   "b": lambda c: c.get_analytics("nope", "7d")})
+    finally:
+        ctx.close()

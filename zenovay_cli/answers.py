@@ -1,6 +1,8 @@
 """The workflows behind the answers: analytics with a comparison, the all-sites rollup, the
-report (the integration guide's dashboard fetch) and the digest. They take a client and return
-documents (plain dicts, the shapes `--json` prints); drawing them is `screens.py`'s job.
+report (the integration guide's dashboard fetch) and the digest. Pure: each answer is a set of
+named parts (`Parts`: one request each, given a client) that `sites.py` fetches side by side under
+the run's one rate budget, and a function that builds the document (plain dicts, the shapes
+`--json` prints) from what came back; drawing them is `screens.py`'s job.
 
 Request costs (what `--help` states): analytics --compare 2 per website (the range and the next
 longer one); report 4 (analytics, countries, technology, pages) and 5 with --compare; digest 3 per
@@ -20,17 +22,8 @@ from zenovay_cli import compare, rollup, schema
 REPORT_PARTS = ("analytics", "countries", "technology", "pages")
 DIGEST_COST_PER_SITE = 3
 
-
-def _parallel(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Run the calls at once (they share the client's rate budget); the first failure raises."""
-    from zenovay_cli.fanout import run_all
-
-    names = list(calls)
-    outcomes = run_all(names, lambda name: calls[name](), concurrency=len(names))
-    for outcome in outcomes:
-        if not outcome.ok:
-            raise outcome.error  # type: ignore[misc]
-    return {o.item: o.value for o in outcomes}
+# One request each, given a client; the names are what the document builders read back.
+Parts = dict[str, Callable[[Any], Any]]
 
 
 def stored_sums(website_id: str) -> Callable[[Any, Any], dict[str, int] | None]:
@@ -40,22 +33,24 @@ def stored_sums(website_id: str) -> Callable[[Any, Any], dict[str, int] | None]:
     return lambda first, last: history.daily_sums(None, website_id, first, last)
 
 
-def analytics_compared(client: Any, website_id: str, range_value: str) -> dict[str, Any]:
-    """The API's analytics `data` for the range, plus "comparison" (2 requests, in parallel; 24h
-    and 1y: 1 request and the history store)."""
-    if range_value in compare.FROM_HISTORY:
-        current = client.get_analytics(website_id, range_value)
-        document = dict(current) if isinstance(current, dict) else {"data": current}
-        document["comparison"] = compare.compare_from_history(
-            current, range_value, stored_sums(website_id))
-        return document
-    got = _parallel({
-        "current": lambda: client.get_analytics(website_id, range_value),
-        "longer": lambda: client.get_analytics(website_id, compare.LONGER[range_value]),
-    })
+def compared_parts(website_id: str, range_value: str) -> Parts:
+    """analytics --compare: the range and the next longer one (2 requests); 24h and 1y: the
+    range only, the previous period coming from the history store."""
+    parts: Parts = {"current": lambda c: c.get_analytics(website_id, range_value)}
+    if range_value not in compare.FROM_HISTORY:
+        parts["longer"] = lambda c: c.get_analytics(website_id, compare.LONGER[range_value])
+    return parts
+
+
+def analytics_compared(got: dict[str, Any], website_id: str, range_value: str) -> dict[str, Any]:
+    """The API's analytics `data` for the range, plus "comparison" (from `compared_parts`)."""
     current = got["current"]
     document = dict(current) if isinstance(current, dict) else {"data": current}
-    document["comparison"] = compare.compare(current, got["longer"], range_value)
+    if range_value in compare.FROM_HISTORY:
+        document["comparison"] = compare.compare_from_history(
+            current, range_value, stored_sums(website_id))
+    else:
+        document["comparison"] = compare.compare(current, got["longer"], range_value)
     return document
 
 
@@ -96,18 +91,22 @@ def finish_rollup(rows: list[dict], range_value: str, sort: str | None) -> dict[
     return document
 
 
-def report(client: Any, website_id: str, range_value: str, with_compare: bool) -> dict[str, Any]:
-    """The dashboard document: 4 requests in parallel (5 with the comparison)."""
-    calls: dict[str, Callable[[], Any]] = {
-        "analytics": lambda: client.get_analytics(website_id, range_value),
-        "countries": lambda: client.get_countries(website_id, range_value),
-        "technology": lambda: client.get_technology(website_id, range_value),
-        "pages": lambda: client.get_pages(website_id, range_value),
+def report_parts(website_id: str, range_value: str, with_compare: bool) -> Parts:
+    """The dashboard's requests: 4 (5 with a comparison the history store cannot give)."""
+    parts: Parts = {
+        "analytics": lambda c: c.get_analytics(website_id, range_value),
+        "countries": lambda c: c.get_countries(website_id, range_value),
+        "technology": lambda c: c.get_technology(website_id, range_value),
+        "pages": lambda c: c.get_pages(website_id, range_value),
     }
+    if with_compare and range_value not in compare.FROM_HISTORY:
+        parts["longer"] = lambda c: c.get_analytics(website_id, compare.LONGER[range_value])
+    return parts
+
+
+def report(got: dict[str, Any], website_id: str, range_value: str, with_compare: bool) -> dict[str, Any]:
+    """The dashboard document from the answers to `report_parts`."""
     from_history = range_value in compare.FROM_HISTORY
-    if with_compare and not from_history:
-        calls["longer"] = lambda: client.get_analytics(website_id, compare.LONGER[range_value])
-    got = _parallel(calls)
     analytics = got["analytics"]
     site = analytics.get("website") if isinstance(analytics, dict) else None
     document: dict[str, Any] = {
@@ -123,14 +122,18 @@ def report(client: Any, website_id: str, range_value: str, with_compare: bool) -
     return document
 
 
-def digest_site(client: Any, site: dict, range_value: str, top: int) -> dict[str, Any]:
-    """One website's part of the digest (3 requests, in parallel)."""
+def digest_parts(site: dict, range_value: str, top: int) -> Parts:
+    """One website's requests for the digest (DIGEST_COST_PER_SITE of them)."""
     website_id = str(site.get("id"))
-    got = _parallel({
-        "current": lambda: client.get_analytics(website_id, range_value),
-        "longer": lambda: client.get_analytics(website_id, compare.LONGER[range_value]),
-        "pages": lambda: client.get_pages(website_id, range_value, top),
-    })
+    return {
+        "current": lambda c: c.get_analytics(website_id, range_value),
+        "longer": lambda c: c.get_analytics(website_id, compare.LONGER[range_value]),
+        "pages": lambda c: c.get_pages(website_id, range_value, top),
+    }
+
+
+def digest_site(got: dict[str, Any], site: dict, range_value: str, top: int) -> dict[str, Any]:
+    """One website's row of the digest from the answers to `digest_parts`."""
     row = site_row(site, got["current"], got["longer"], range_value)
     row["top_pages"] = list_items(got["pages"], schema.PAGES_KEYS)[:top]
     return row

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from zenovay_cli.errors import NotFoundError, PartialFailure, UsageError, ZenovayError
@@ -238,6 +238,35 @@ class SiteRun:
 
         return run_all(sites, run, concurrency=concurrency, on_done=on_done)
 
+    def fetch_parts(
+        self,
+        jobs: list[tuple[dict, Mapping[str, Callable[[ZenovayClient], Any]]]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> list[Outcome]:
+        """Several independent requests per website (`jobs`: (website, {name: request})), all of
+        them side by side, `concurrency` at once. One outcome per website, in `jobs` order: its
+        value {name: answer}, or the error of its first part that failed.
+        """
+        from zenovay_cli.fanout import Outcome
+
+        tasks = [(n, name) for n, (_, parts) in enumerate(jobs) for name in parts]
+        done = self.fetch_each(
+            tasks,
+            lambda client, t: jobs[t[0]][1][t[1]](client),
+            concurrency=concurrency,
+            site_of=lambda t: jobs[t[0]][0],
+        )
+        by_task = {o.item: o for o in done}
+        outcomes = []
+        for n, (site, parts) in enumerate(jobs):
+            failed = next((by_task[(n, p)] for p in parts if not by_task[(n, p)].ok), None)
+            if failed is not None:
+                outcomes.append(Outcome(site, error=failed.error))
+            else:
+                outcomes.append(Outcome(site, value={p: by_task[(n, p)].value for p in parts}))
+        return outcomes
+
     def close(self) -> None:
         with self._lock:
             clients, self._clients = self._clients, []
@@ -257,6 +286,16 @@ def fetch_each(
         return run.fetch_each(sites, task, concurrency=concurrency, on_done=on_done)
 
 
+def fetch_one(ctx: Context, site: dict, parts: Mapping[str, Callable[[ZenovayClient], Any]]) -> dict[str, Any]:
+    """One website's independent requests at once (report, analytics --compare), one client per
+    request sharing one budget; {name: answer}, or the first failure raised."""
+    with SiteRun(ctx) as run:
+        [outcome] = run.fetch_parts([(site, parts)], concurrency=max(1, len(parts)))
+    if not outcome.ok:
+        raise outcome.error  # type: ignore[misc]
+    return dict(outcome.value)
+
+
 def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int,
                     max_requests: int | None = None) -> list[Outcome]:
     """analytics --all: every website's overview for each of `ranges`, under one budget.
@@ -267,25 +306,18 @@ def fetch_analytics(ctx: Context, ranges: tuple[str, ...], concurrency: int,
     """
     from zenovay_cli.fanout import Outcome
 
+    def parts(site: dict) -> dict[str, Callable[[ZenovayClient], Any]]:
+        # An unusable website (no id) fails as its own outcome, not the whole run.
+        def one(r: str) -> Callable[[ZenovayClient], Any]:
+            return lambda client: client.get_analytics(require_id(site), r)
+
+        return {r: one(r) for r in ranges}
+
     with SiteRun(ctx) as run:
         listed = run.websites()
         run.check_cost(len(listed), len(ranges), max_requests, what="analytics --all")
-        tasks = [(n, r) for n in range(len(listed)) for r in ranges]
-        answers = run.fetch_each(
-            tasks,
-            lambda client, t: client.get_analytics(require_id(listed[t[0]]), t[1]),
-            concurrency=concurrency,
-            site_of=lambda t: listed[t[0]],
-        )
-    by_task = {o.item: o for o in answers}
-    outcomes = []
-    for n, site in enumerate(listed):
-        failed = next((by_task[(n, r)] for r in ranges if not by_task[(n, r)].ok), None)
-        if failed is not None:
-            outcomes.append(Outcome(site, error=failed.error))
-        else:
-            outcomes.append(Outcome(site, value=tuple(by_task[(n, r)].value for r in ranges)))
-    return outcomes
+        outcomes = run.fetch_parts([(site, parts(site)) for site in listed], concurrency=concurrency)
+    return [o if not o.ok else Outcome(o.item, value=tuple(o.value[r] for r in ranges)) for o in outcomes]
 
 
 def error_row(ctx: Context, site: dict, error: BaseException | None, time_range: str | None = None) -> dict:

@@ -51,9 +51,10 @@ def report(
 
 
 def _draw_report(ctx: Context, website_id: str, range_value: str, with_compare: bool, footer: str | None = None) -> None:
-    from zenovay_cli import answers
+    from zenovay_cli import answers, sites
 
-    document = answers.report(ctx.client(), website_id, range_value, with_compare)
+    got = sites.fetch_one(ctx, {"id": website_id}, answers.report_parts(website_id, range_value, with_compare))
+    document = answers.report(got, website_id, range_value, with_compare)
     if ctx.fmt == "json":
         ctx.out.emit("report", document, "json")
         return
@@ -132,12 +133,10 @@ def digest(
         cost = answers.DIGEST_COST_PER_SITE * len(chosen)
         if ctx.out.err_is_tty:
             ctx.out.info(f"digest: {len(chosen)} website(s) × {answers.DIGEST_COST_PER_SITE} requests = {cost} requests (+1 for the website list, done)")
-        outcomes = run.fetch_each(
-            chosen,
-            lambda client, w: answers.digest_site(client, w, range_.value, top),
-            concurrency=max(1, concurrency // answers.DIGEST_COST_PER_SITE),
-        )
-    rows = [o.value if o.ok else sites.error_row(ctx, o.item, o.error, range_.value) for o in outcomes]
+        outcomes = run.fetch_parts(
+            [(w, answers.digest_parts(w, range_.value, top)) for w in chosen], concurrency=concurrency)
+    rows = [answers.digest_site(o.value, o.item, range_.value, top) if o.ok
+            else sites.error_row(ctx, o.item, o.error, range_.value) for o in outcomes]
     sites.raise_if_all_failed([o.error for o in outcomes], len(outcomes))
     document = answers.digest(rows, range_.value)
     if urls:

@@ -101,9 +101,10 @@ def analytics(
     if not compare_:
         ctx.out.emit("analytics", ctx.client().get_analytics(website_id, range_.value), ctx.fmt)
         return
-    from zenovay_cli import answers, screens
+    from zenovay_cli import answers, screens, sites
 
-    document = answers.analytics_compared(ctx.client(), website_id, range_.value)
+    got = sites.fetch_one(ctx, {"id": website_id}, answers.compared_parts(website_id, range_.value))
+    document = answers.analytics_compared(got, website_id, range_.value)
     if ctx.fmt == "json":
         ctx.out.emit("analytics", document, "json")
     elif ctx.fmt == "table":
