@@ -123,8 +123,8 @@ def test_compare_refuses_24h_without_a_store_and_allows_it_with_one(tmp_path, mo
 
     monkeypatch.setenv("ZENOVAY_HISTORY_DB", str(tmp_path / "h.db"))
     with pytest.raises(UsageError, match="needs the local history store"):
-        compare.check_range("24h", history=True)
+        compare.check_range("24h", history=tmp_path / "h.db")
     with pytest.raises(UsageError, match="7d, 30d, 90d"):
         compare.check_range("1y")  # digest: no store involved
     st.Store(tmp_path / "h.db").close()
-    assert compare.check_range("1y", history=True) == "1y"
+    assert compare.check_range("1y", history=tmp_path / "h.db") == "1y"

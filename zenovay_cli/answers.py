@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from zenovay_cli import compare, rollup, schema
@@ -26,11 +27,12 @@ DIGEST_COST_PER_SITE = 3
 Parts = dict[str, Callable[[Any], Any]]
 
 
-def stored_sums(website_id: str) -> Callable[[Any, Any], dict[str, int] | None]:
-    """The history store's sums of `website_id` between two days (None unless it holds all)."""
+def stored_sums(website_id: str, db: Path | None) -> Callable[[Any, Any], dict[str, int] | None]:
+    """The history store's sums of `website_id` between two days (None unless it holds all);
+    `db` None is the default store (Context.history_db() says which one a run uses)."""
     from zenovay_cli import history
 
-    return lambda first, last: history.daily_sums(None, website_id, first, last)
+    return lambda first, last: history.daily_sums(db, website_id, first, last)
 
 
 def compared_parts(website_id: str, range_value: str) -> Parts:
@@ -42,13 +44,15 @@ def compared_parts(website_id: str, range_value: str) -> Parts:
     return parts
 
 
-def analytics_compared(got: dict[str, Any], website_id: str, range_value: str) -> dict[str, Any]:
-    """The API's analytics `data` for the range, plus "comparison" (from `compared_parts`)."""
+def analytics_compared(got: dict[str, Any], website_id: str, range_value: str,
+                       history_db: Path | None = None) -> dict[str, Any]:
+    """The API's analytics `data` for the range, plus "comparison" (from `compared_parts`; 24h
+    and 1y from the history store at `history_db`)."""
     current = got["current"]
     document = dict(current) if isinstance(current, dict) else {"data": current}
     if range_value in compare.FROM_HISTORY:
         document["comparison"] = compare.compare_from_history(
-            current, range_value, stored_sums(website_id))
+            current, range_value, stored_sums(website_id, history_db))
     else:
         document["comparison"] = compare.compare(current, got["longer"], range_value)
     return document
@@ -59,9 +63,9 @@ def _site_identity(site: dict) -> dict[str, Any]:
 
 
 def site_row(site: dict, current: Any, longer: Any | None, range_value: str,
-             from_history: bool = False) -> dict[str, Any]:
+             from_history: bool = False, history_db: Path | None = None) -> dict[str, Any]:
     """One website's row of the rollup: summary, daily visitors (oldest first), comparison (from
-    `longer`, or with `from_history` from the history store)."""
+    `longer`, or with `from_history` from the history store at `history_db`)."""
     data = current if isinstance(current, dict) else {}
     row: dict[str, Any] = {
         "website": _site_identity(site),
@@ -71,7 +75,7 @@ def site_row(site: dict, current: Any, longer: Any | None, range_value: str,
     }
     if from_history:
         row["comparison"] = compare.compare_from_history(
-            current, range_value, stored_sums(str(site.get("id"))))
+            current, range_value, stored_sums(str(site.get("id")), history_db))
     elif longer is not None:
         row["comparison"] = compare.compare(current, longer, range_value)
     return row
@@ -104,8 +108,10 @@ def report_parts(website_id: str, range_value: str, with_compare: bool) -> Parts
     return parts
 
 
-def report(got: dict[str, Any], website_id: str, range_value: str, with_compare: bool) -> dict[str, Any]:
-    """The dashboard document from the answers to `report_parts`."""
+def report(got: dict[str, Any], website_id: str, range_value: str, with_compare: bool,
+           history_db: Path | None = None) -> dict[str, Any]:
+    """The dashboard document from the answers to `report_parts` (24h and 1y compared with the
+    history store at `history_db`)."""
     from_history = range_value in compare.FROM_HISTORY
     analytics = got["analytics"]
     site = analytics.get("website") if isinstance(analytics, dict) else None
@@ -116,7 +122,7 @@ def report(got: dict[str, Any], website_id: str, range_value: str, with_compare:
     }
     if with_compare and from_history:
         document["comparison"] = compare.compare_from_history(
-            analytics, range_value, stored_sums(website_id))
+            analytics, range_value, stored_sums(website_id, history_db))
     elif with_compare:
         document["comparison"] = compare.compare(analytics, got["longer"], range_value)
     return document

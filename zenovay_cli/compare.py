@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from zenovay_cli import schema
@@ -33,22 +34,20 @@ METRICS = ("total_visitors", "total_page_views", "unique_visitors")
 APPROXIMATE = frozenset({"unique_visitors"})
 
 
-def check_range(range_value: str, *, history: bool = False) -> str:
+def check_range(range_value: str, *, history: Path | None = None) -> str:
     """`range_value` if --compare supports it; otherwise a UsageError naming the ranges that do.
 
-    With `history`, 24h and 1y are supported too when a history store exists (their previous
-    period comes from it); without one they are refused before any request.
+    With `history` (the store's path), 24h and 1y are supported too when that store exists (their
+    previous period comes from it); without one they are refused before any request.
     """
     if range_value in LONGER:
         return range_value
-    if history and range_value in FROM_HISTORY:
-        from zenovay_cli.history.store import default_path
-
-        if default_path().is_file():
+    if history is not None and range_value in FROM_HISTORY:
+        if history.is_file():
             return range_value
         raise UsageError(
             f"--compare with --range {range_value} needs the local history store, and there is none "
-            f"at {default_path()}",
+            f"at {history}",
             hint="Fill it with `zenovay history sync --backfill 1y` (then keep it with a daily "
                  f"cron job), or use one of {', '.join(SUPPORTED)}.",
         )

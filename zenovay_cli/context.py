@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from zenovay_cli.cache import CacheStore
     from zenovay_cli.client import ZenovayClient
     from zenovay_cli.config import Settings
@@ -159,6 +161,13 @@ class Context:
             self._settings = config.resolve(self.cli_values, self.env, config.load_config(path), path,
                                             new_profile_ok=self.new_profile_ok)
         return self._settings
+
+    def history_db(self) -> Path:
+        """The history store this run reads for --compare (24h, 1y): $ZENOVAY_HISTORY_DB or the
+        user data dir's history.db; under --demo the demo's own history-demo.db."""
+        from zenovay_cli.history.store import default_path
+
+        return default_path(self.demo)
 
     def start_demo(self) -> None:
         if self._sandbox is None:

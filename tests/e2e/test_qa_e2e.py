@@ -34,6 +34,27 @@ def test_demo_history_sync_keeps_its_own_store_apart_from_the_users(cli, isolate
     assert ids_in_real_store() == real_ids
 
 
+def test_demo_compare_24h_reads_the_demo_store_not_the_users(cli, isolated_dirs):
+    # The user's real store exists (from "their" API) ...
+    ok(cli("history", "sync", "--backfill", "30d", "--breakdowns", "none", "--quiet"))
+    site = json.loads(ok(cli("--demo", "websites", "--json")).stdout)["websites"][0]["id"]
+    # ... but a --demo comparison must not read it: without a demo store it is refused up front.
+    refused = cli("--demo", "analytics", site, "--range", "24h", "--compare", "--json")
+    assert refused.returncode == 2 and "history-demo.db" in refused.stderr, refused.stderr
+    assert refused.stdout == ""
+
+    ok(cli("--demo", "history", "sync", "--backfill", "30d", "--breakdowns", "none", "--quiet"))
+    got = json.loads(ok(cli("--demo", "analytics", site, "--range", "24h", "--compare", "--json")).stdout)
+    comparison = got["comparison"]
+    assert comparison["available"] is True
+    day = comparison["previous"]["start"]
+    sql = ("SELECT total_visitors, page_views FROM daily_stats "
+           f"WHERE website_id = '{site}' AND date = '{day}'")
+    [stored] = json.loads(ok(cli("--demo", "history", "sql", sql, "--json")).stdout)
+    assert comparison["metrics"]["total_visitors"]["previous"] == stored["total_visitors"]
+    assert comparison["metrics"]["total_page_views"]["previous"] == stored["page_views"]
+
+
 def _first_site(cli) -> str:
     return json.loads(ok(cli("websites", "--json")).stdout)["websites"][0]["id"]
 

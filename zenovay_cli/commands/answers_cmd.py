@@ -42,7 +42,7 @@ def report(
     if compare_:
         from zenovay_cli.compare import check_range
 
-        check_range(range_.value, history=True)
+        check_range(range_.value, history=ctx.history_db())
     website_id = resolve_id(ctx, website)
     if watch is None:
         _draw_report(ctx, website_id, range_.value, compare_)
@@ -54,7 +54,7 @@ def _draw_report(ctx: Context, website_id: str, range_value: str, with_compare: 
     from zenovay_cli import answers, sites
 
     got = sites.fetch_one(ctx, {"id": website_id}, answers.report_parts(website_id, range_value, with_compare))
-    document = answers.report(got, website_id, range_value, with_compare)
+    document = answers.report(got, website_id, range_value, with_compare, ctx.history_db())
     if ctx.fmt == "json":
         ctx.out.emit("report", document, "json")
         return

@@ -87,7 +87,7 @@ def analytics(
     if compare_:
         from zenovay_cli.compare import check_range
 
-        check_range(range_.value, history=True)
+        check_range(range_.value, history=ctx.history_db())
     if sort is not None and not all_:
         raise UsageError("--sort orders the rows of --all; add --all")
     if sort is SortBy.change and not compare_:
@@ -104,7 +104,7 @@ def analytics(
     from zenovay_cli import answers, screens, sites
 
     got = sites.fetch_one(ctx, {"id": website_id}, answers.compared_parts(website_id, range_.value))
-    document = answers.analytics_compared(got, website_id, range_.value)
+    document = answers.analytics_compared(got, website_id, range_.value, ctx.history_db())
     if ctx.fmt == "json":
         ctx.out.emit("analytics", document, "json")
     elif ctx.fmt == "table":
@@ -128,7 +128,7 @@ def analytics_all(ctx: Context, range_value: str, concurrency: int, with_compare
     outcomes = sites.fetch_analytics(ctx, ranges, concurrency, max_requests)
     rows = [
         answers.site_row(o.item, o.value[0], o.value[1] if len(ranges) > 1 else None, range_value,
-                         from_history=from_history)
+                         from_history=from_history, history_db=ctx.history_db())
         if o.ok else sites.error_row(ctx, o.item, o.error, range_value)
         for o in outcomes
     ]
