@@ -11,6 +11,7 @@ from zenovay_cli.client import ZenovayClient
 from zenovay_cli.errors import (
     AuthError,
     ExitCode,
+    InvalidResponseError,
     NetworkError,
     PaidPlanRequiredError,
     ServerError,
@@ -168,9 +169,9 @@ def test_a_post_refused_with_429_is_retried(client, sleeps):
 def test_a_post_redirect_to_another_origin_is_not_followed(client):
     responses.post(f"{BASE}/query/{WID}", status=307,
                    headers={"Location": "https://evil.example/steal"})
-    with pytest.raises(Exception) as info:
+    with pytest.raises(InvalidResponseError) as info:
         client.query(WID, "q")
-    assert "another origin" in str(info.value)
+    assert "another origin (https://evil.example:443)" in info.value.message
     assert len(responses.calls) == 1
 
 

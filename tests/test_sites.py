@@ -8,7 +8,14 @@ import pytest
 
 from zenovay_cli import sites
 from zenovay_cli.context import Context
-from zenovay_cli.errors import ExitCode, NotFoundError, PartialFailure, RateLimitError, ServerError
+from zenovay_cli.errors import (
+    ExitCode,
+    InvalidResponseError,
+    NotFoundError,
+    PartialFailure,
+    RateLimitError,
+    ServerError,
+)
 from zenovay_cli.fanout import Outcome
 
 A = {"id": "id-a", "domain": "a.example", "name": "A"}
@@ -42,9 +49,9 @@ def test_an_unknown_name_is_not_found_naming_it_and_the_count():
 
 
 def test_a_website_listed_without_an_id_fails_on_its_own():
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidResponseError) as exc:
         sites.require_id({"domain": "x.example"})
-    assert "without an id" in str(exc.value)
+    assert "without an id" in exc.value.message
 
 
 def ok(site):

@@ -368,8 +368,9 @@ class ZenovayClient:
                 target = urljoin(url, resp.headers["location"])
                 if _origin(target) != origin:
                     # requests would forward X-API-Key to any host; we never do.
+                    scheme, host, port = _origin(target)
                     raise InvalidResponseError(
-                        f"the API redirected to another origin ({urlsplit(target).hostname}); "
+                        f"the API redirected to another origin ({scheme}://{host}:{port}); "
                         "not following it with your key",
                         status=resp.status_code,
                         request_id=resp.headers.get("x-request-id"),

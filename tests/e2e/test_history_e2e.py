@@ -346,3 +346,14 @@ def test_compare_on_24h_and_1y_takes_the_previous_period_from_the_store(cli, hsb
     for row in rollup["websites"]:
         day = expected[row["website"]["id"]][TODAY - timedelta(days=1)]
         assert row["comparison"]["metrics"]["total_visitors"]["previous"] == day["total_visitors"]
+
+
+def test_reading_before_any_sync_says_so_and_leaves_nothing_behind(cli, isolated_dirs):
+    data_home = isolated_dirs / "data"
+    for args in (["history", "info"], ["history", "show", "--from", "-7d"], ["history", "sql", "SELECT 1"]):
+        result = ok(cli(*args), 1)
+        assert "no history store at" in result.stderr and "history sync" in result.stderr, result.stderr
+        assert list(data_home.iterdir()) == []  # no zenovay/ folder made by a reader
+    ok(cli("history", "sync", "--backfill", "30d", "--breakdowns", "none", "--quiet"))
+    assert (data_home / "zenovay" / "history.db").is_file()  # the writer makes it (0700 folder)
+    assert (data_home / "zenovay").stat().st_mode & 0o777 == 0o700

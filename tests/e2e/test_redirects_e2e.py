@@ -61,6 +61,8 @@ def test_a_redirect_to_another_server_is_refused_and_that_server_never_sees_the_
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "redirected to another origin" in errors[0], result.stderr
+    host = "localhost" if "localhost" in target else "127.0.0.1"
+    assert f"(http://{host}:{bystander.port})" in errors[0]  # the whole origin, port included
     assert sb.api_key not in result.stderr
     assert bystander.seen == []
     # Counted on arrival; status counts may still include answers of earlier tests' slow requests.

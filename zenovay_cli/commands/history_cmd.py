@@ -39,17 +39,21 @@ class Compare(str, Enum):
     same_weekday = "same-weekday"
 
 
-def db_path(path: Path | None, demo: bool = False) -> Path:
-    """--db, or the default store (its folder created 0700); under --demo the demo's own store."""
+def db_path(path: Path | None, demo: bool = False, *, create: bool = True) -> Path:
+    """--db, or the default store (its folder created 0700 when `create`: the writers; a reader
+    of a store that is not there leaves nothing behind); under --demo the demo's own store."""
     import os
 
-    from zenovay_cli.history.store import default_path
+    from zenovay_cli.history.store import default_path, no_store
 
     if path is not None:
         return path.expanduser()
     default = default_path(demo)
-    if demo or not os.environ.get("ZENOVAY_HISTORY_DB"):  # the user data dir: ours to create
+    ours = demo or not os.environ.get("ZENOVAY_HISTORY_DB")  # the user data dir: ours to create
+    if ours and create:
         default.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif ours and not default.parent.is_dir():
+        raise no_store(default)  # nothing synced yet: not a wrong --db
     return default
 
 
@@ -119,7 +123,7 @@ def show(
     today = _today()
     window = d.Window(d.parse_date(from_, today, option="--from"), d.parse_date(to, today, option="--to"))
     how = compare.value if compare else None
-    conn = st.connect_readonly(db_path(db, ctx.demo))
+    conn = st.connect_readonly(db_path(db, ctx.demo, create=False))
     try:
         if all_:
             if website is not None:
@@ -216,7 +220,7 @@ def info(ctx: Context, db: DbOpt = None) -> None:
     """Show the store's file, size, schema version, and per website its first and last day."""
     from zenovay_cli.history import store as st
 
-    path = db_path(db, ctx.demo)
+    path = db_path(db, ctx.demo, create=False)
     conn = st.connect_readonly(path)
     try:
         doc = st.info(conn, path)
@@ -245,7 +249,7 @@ def sql(
     from zenovay_cli.history import store as st
 
     sqlguard.check(statement)  # before the file is opened
-    conn = st.connect_readonly(db_path(db, ctx.demo))
+    conn = st.connect_readonly(db_path(db, ctx.demo, create=False))
     try:
         rows = sqlguard.run(conn, statement)
     finally:

@@ -127,10 +127,7 @@ def check_path(path: Path, *, must_exist: bool) -> bool:
         raise UsageError(f"--db {str(path)!r} is a folder, not a file")
     if not path.exists():
         if must_exist:
-            raise StoreError(
-                f"no history store at {str(path)!r}",
-                hint="Fill it first: `zenovay history sync --backfill 1y`.",
-            )
+            raise no_store(path)
         return False
     try:
         with open(path, "rb") as fh:
@@ -143,6 +140,14 @@ def check_path(path: Path, *, must_exist: bool) -> bool:
             hint="Give another --db path.",
         )
     return True
+
+
+def no_store(path: Path) -> StoreError:
+    """The error of reading a store that was never filled."""
+    return StoreError(
+        f"no history store at {str(path)!r}",
+        hint="Fill it first: `zenovay history sync --backfill 1y`.",
+    )
 
 
 def _read_version(conn: sqlite3.Connection) -> int:
