@@ -198,6 +198,12 @@ def test_bad_urls_are_usage_errors(url, word):
         ("redis://h:1/0", "redis://h:1/0"),
         ("unix:///run/redis.sock", "unix:///run/redis.sock"),
         ("unix://:pw@/run/redis.sock?db=1", "unix://:***@/run/redis.sock?db=1"),
+        # redis-py also reads the password from the query string
+        ("redis://h:1/0?password=s3cret", "redis://h:1/0?password=***"),
+        ("redis://h:1/0?db=2&PassWord=s3cret&socket_timeout=1", "redis://h:1/0?db=2&PassWord=***&socket_timeout=1"),
+        ("redis://h:1/0?pass%77ord=s3cret", "redis://h:1/0?pass%77ord=***"),
+        ("redis://:a@h:1/0?password=b", "redis://:***@h:1/0?password=***"),
+        ("unix:///run/redis.sock?password=s3cret", "unix:///run/redis.sock?password=***"),
     ],
 )
 def test_mask_url(url, shown):

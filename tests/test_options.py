@@ -21,33 +21,34 @@ CONNECTION = {"--profile", "--api-key", "--base-url", "--debug"}
 NETWORK = {"--timeout", "--retries", "--max-wait"}
 CACHE = {"--no-cache", "--refresh", "--stale-ok"}
 OUTPUT = {"--json", "--format"}
+REDIS = {"--redis"}  # where the cache, the budget and alert state live: wherever those act
 QUERIES = ("usage", "websites", "analytics", "visitors", "pages", "countries", "tech", "errors")
 
 # The option groups each command offers, by what the command does.
 EXPECTED = {
-    **{q: CONNECTION | NETWORK | CACHE | OUTPUT for q in QUERIES},
-    "report": CONNECTION | NETWORK | CACHE | OUTPUT,
-    "digest": CONNECTION | NETWORK | CACHE,
-    "export": CONNECTION | NETWORK | CACHE,
-    "alert": CONNECTION | NETWORK | CACHE,
-    "auth login": CONNECTION | NETWORK | CACHE,
+    **{q: CONNECTION | NETWORK | CACHE | REDIS | OUTPUT for q in QUERIES},
+    "report": CONNECTION | NETWORK | CACHE | REDIS | OUTPUT,
+    "digest": CONNECTION | NETWORK | CACHE | REDIS,
+    "export": CONNECTION | NETWORK | CACHE | REDIS,
+    "alert": CONNECTION | NETWORK | CACHE | REDIS,
+    "auth login": CONNECTION | NETWORK | CACHE | REDIS,
     "auth status": CONNECTION | NETWORK,  # it shows the network settings and their sources
     "auth logout": CONNECTION,
     **{f"config {c}": CONNECTION for c in ("show", "get", "set", "unset", "path")},
-    **{f"cache {c}": CONNECTION for c in ("info", "clear", "prune")},
+    **{f"cache {c}": CONNECTION | REDIS for c in ("info", "clear", "prune")},
     "sandbox serve": set(),
     "completion": set(),
-    **{c: CONNECTION | NETWORK | CACHE | OUTPUT
+    **{c: CONNECTION | NETWORK | CACHE | REDIS | OUTPUT
        for c in ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")},
-    "api": CONNECTION | NETWORK | CACHE | OUTPUT,  # its own --format (json by default), no -f
-    "doctor": CONNECTION | NETWORK | OUTPUT,  # /usage is never cached: no cache options
-    "history sync": CONNECTION | NETWORK | CACHE | OUTPUT,
+    "api": CONNECTION | NETWORK | CACHE | REDIS | OUTPUT,  # its own --format (json by default), no -f
+    "doctor": CONNECTION | NETWORK | REDIS | OUTPUT,  # /usage is never cached; it checks Redis
+    "history sync": CONNECTION | NETWORK | CACHE | REDIS | OUTPUT,
     # show, info and sql read only the local history database: no settings, no requests.
     **{f"history {c}": OUTPUT for c in ("show", "info", "sql")},
 }
 # export, alert, cache info and auth status have a --json/--format of their own, so output options
 # are checked by what they do: the shared --format offers the table and record formats.
-SHARED = CONNECTION | NETWORK | CACHE
+SHARED = CONNECTION | NETWORK | CACHE | REDIS
 
 
 def commands():

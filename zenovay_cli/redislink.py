@@ -79,19 +79,36 @@ class RedisConfig:
 
 
 def mask_url(url: str) -> str:
-    """`url` with the password (and a user-only credential) masked; unparseable → a placeholder."""
+    """`url` with the password masked wherever redis-py would read one (the user:password part,
+    a user-only credential, a `?password=` query parameter); unparseable → a placeholder."""
     try:
         parts = urlsplit(url)
+        query = _mask_query(parts.query)
         if parts.password is None and not parts.username:
-            return url
+            if query == parts.query:
+                return url
+            # Rebuilt by hand: urlunsplit would turn unix:///path into unix:/path.
+            head, _, rest = url.partition("?")
+            fragment = rest.partition("#")[2]
+            return f"{head}?{query}" + (f"#{fragment}" if fragment else "")
         host = parts.hostname or ""
         if parts.port is not None:
             host = f"{host}:{parts.port}"
         user = parts.username or ""
         cred = f"{quote(unquote(user), safe='')}:***" if parts.password is not None else "***"
-        return urlunsplit((parts.scheme, f"{cred}@{host}", parts.path, parts.query, parts.fragment))
+        return urlunsplit((parts.scheme, f"{cred}@{host}", parts.path, query, parts.fragment))
     except ValueError:
         return "(a Redis URL that cannot be parsed)"
+
+
+def _mask_query(query: str) -> str:
+    """`password=…` (any case, even percent-encoded) in a URL query becomes `password=***`."""
+    fields = []
+    for field in query.split("&") if query else []:
+        name, eq, _ = field.partition("=")
+        secret = unquote(name.replace("+", " ")).strip().lower() == "password"
+        fields.append(f"{name}=***" if secret and eq else field)
+    return "&".join(fields)
 
 
 def hashed(text: str) -> str:

@@ -167,6 +167,21 @@ def test_secrets_in_the_redis_url_are_never_printed(tmp_path, sb, redis_server):
         out = run(wrong, "websites")
         assert out.returncode == 4, out.stderr
         assert "refused the password" in out.stderr and "not-the-pw-x" not in out.stderr + out.stdout
+        # redis-py also takes the password from the query string: masked there too
+        in_query = f"redis://127.0.0.1:{guarded.port}/0?password=pw-s3cr3t-value"
+        env = host_env(tmp_path, "c", sb, in_query)
+        outputs = [run(env, "auth", "status"), run(env, "websites", "--debug"), run(env, "doctor")]
+        subprocess.run([zenovay_executable(), "config", "set", "redis_url", in_query],
+                       env=env, check=True, capture_output=True)
+        outputs += [run(env, "config", "show"), run(env, "config", "get", "redis_url")]
+        assert outputs[1].returncode == 0, outputs[1].stderr  # the password works
+        for out in outputs:
+            assert "pw-s3cr3t-value" not in out.stdout + out.stderr, out
+        assert "?password=***" in outputs[-1].stdout
+        wrong = host_env(tmp_path, "d", sb, f"redis://127.0.0.1:{guarded.port}/0?password=not-the-pw-x")
+        out = run(wrong, "websites")
+        assert out.returncode == 4 and "refused the password" in out.stderr, out.stderr
+        assert "not-the-pw-x" not in out.stderr + out.stdout
     finally:
         guarded.stop()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from zenovay_cli.commands._options import command
+from zenovay_cli.commands._options import request_command
 from zenovay_cli.context import Context
 
 EPILOG = (
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     app.command("api", epilog=EPILOG)(api)
 
 
-@command("connection", "network", "cache")
+@request_command  # its output options are its own (raw JSON, --format of the answer's records)
 def api(
     ctx: Context,
     path: Annotated[str, typer.Argument(help="Path under the API base, e.g. /anomalies/ID (a full URL only on the API's own origin).", show_default=False)],
