@@ -93,7 +93,7 @@ class Context:
         # Parsed options (typed): the root's, and those given after the command.
         self.root = ConnectionOptions()
         self.demo = False
-        self.no_color = False
+        self.color: bool | None = None  # --color always/never; None: auto (the terminal, env)
         self.new_profile_ok = False  # a command that creates profiles (auth login) sets it
         self.connection = ConnectionOptions()  # per-command overrides of the root's
         self.request = RequestOptions()
@@ -109,8 +109,12 @@ class Context:
 
     # --- options -------------------------------------------------------------------------------
 
-    def set_root(self, options: ConnectionOptions, *, demo: bool = False, no_color: bool = False) -> None:
-        self.root, self.demo, self.no_color = options, demo, no_color
+    def set_root(self, options: ConnectionOptions, *, demo: bool = False, no_color: bool = False,
+                 color: bool | None = None) -> None:
+        """The root options; `color` is --color always (True) / never (False) / auto (None)."""
+        self.root, self.demo = options, demo
+        self.color = False if no_color else color
+        self._out = None  # drawn with the colour choice just made
         self.forget_settings()
         if demo:
             self.start_demo()
@@ -149,7 +153,7 @@ class Context:
         if self._out is None:
             from zenovay_cli.output import Output
 
-            self._out = Output(color=False if self.no_color else None)
+            self._out = Output(color=self.color)
         return self._out
 
     @property

@@ -27,7 +27,8 @@ COMMANDS = (*QUERY_COMMANDS, *ADVANCED_COMMANDS, "report", "digest", "export", "
 
 # The root options (see `root` below): flags, and options that take the next argument as value.
 _ROOT_FLAGS = frozenset(("--demo", "--no-color", "--debug"))
-_ROOT_VALUE_OPTIONS = frozenset(("--profile", "-p", "--api-key", "--base-url"))
+_ROOT_VALUE_OPTIONS = frozenset(("--profile", "-p", "--api-key", "--base-url", "--color"))
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 def _register(app, only: str | None = None) -> None:
@@ -94,9 +95,13 @@ def _register(app, only: str | None = None) -> None:
 
 def make_app(only: str | None = None):
     """The Typer app: the root options and every command, or only the command named `only`."""
+    from enum import Enum
     from typing import Annotated
 
     import typer
+
+    class ColorWhen(str, Enum):
+        auto, always, never = COLOR_CHOICES
 
     from zenovay_cli.commands._options import extend_root, run_context
     from zenovay_cli.context import ConnectionOptions
@@ -123,13 +128,23 @@ def make_app(only: str | None = None):
     def root(
         click_context: typer.Context,
         demo: Annotated[bool, typer.Option("--demo", help="Run against a built-in sandbox with synthetic data (no key needed).")] = False,
-        no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set).")] = False,
+        no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also when NO_COLOR is set); the same as --color never.")] = False,
+        color: Annotated[ColorWhen | None, typer.Option(
+            "--color", metavar="WHEN", case_sensitive=False, show_default=False,
+            help="auto: colour on a terminal unless NO_COLOR or TERM=dumb (FORCE_COLOR=1 forces it); "
+                 "always: also in a pipe (`zenovay --color always websites | less -R`); never.")] = None,
         version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
         *,
         connection: ConnectionOptions,
     ) -> None:
         """Zenovay web analytics from the terminal, shell scripts and cron."""
-        run_context(click_context).set_root(connection, demo=demo, no_color=no_color)
+        when = color.value if color is not None else "auto"
+        if no_color and color is not None and when != "never":
+            from zenovay_cli.errors import UsageError
+
+            raise UsageError(f"--no-color and --color {when} contradict each other; give one")
+        choice = {"always": True, "never": False}.get(when)
+        run_context(click_context).set_root(connection, demo=demo, no_color=no_color, color=choice)
 
     _register(app, only)
     return app
@@ -215,14 +230,31 @@ def build_command(only: str | None = None):
 # Root flags that may also be given after the command name (`zenovay usage --demo`), as --debug
 # can: they are moved in front of it before Click parses the line.
 _MOVABLE_ROOT_FLAGS = ("--demo", "--no-color")
+_MOVABLE_ROOT_VALUE = "--color"  # `--color WHEN` or `--color=WHEN`
+
+
+def _movable(arg: object) -> bool:
+    return arg in _MOVABLE_ROOT_FLAGS or arg == _MOVABLE_ROOT_VALUE or str(arg).startswith("--color=")
 
 
 def _root_flags_first(args: list) -> list:
-    if "_ZENOVAY_COMPLETE" in os.environ or not any(a in _MOVABLE_ROOT_FLAGS for a in args):
+    if "_ZENOVAY_COMPLETE" in os.environ or not any(_movable(a) for a in args):
         return args
     end = args.index("--") if "--" in args else len(args)
-    moved = [a for a in args[:end] if a in _MOVABLE_ROOT_FLAGS]
-    return [*dict.fromkeys(moved), *(a for a in args[:end] if a not in _MOVABLE_ROOT_FLAGS), *args[end:]]
+    moved: list = []
+    kept: list = []
+    i = 0
+    while i < end:
+        arg = args[i]
+        if arg == _MOVABLE_ROOT_VALUE and i + 1 < end:
+            moved += [arg, args[i + 1]]  # the option and its value travel together
+            i += 2
+            continue
+        (moved if _movable(arg) else kept).append(arg)
+        i += 1
+    flags = list(dict.fromkeys(a for a in moved if a in _MOVABLE_ROOT_FLAGS))
+    rest = [a for a in moved if a not in _MOVABLE_ROOT_FLAGS]
+    return [*flags, *rest, *kept, *args[end:]]
 
 
 def command_to_run(args: list) -> str | None:
@@ -241,7 +273,7 @@ def command_to_run(args: list) -> str | None:
             i += 1
         elif arg in _ROOT_VALUE_OPTIONS:
             i += 2
-        elif arg.startswith(("--profile=", "--api-key=", "--base-url=")) or (
+        elif arg.startswith(("--profile=", "--api-key=", "--base-url=", "--color=")) or (
             arg.startswith("-p") and not arg.startswith("--")
         ):
             i += 1  # a value given in the same argument: --profile=work, -pwork

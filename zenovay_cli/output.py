@@ -579,6 +579,7 @@ class Output:
         console = Console(
             file=self.stdout, force_terminal=True, width=width,
             markup=False, emoji=False, highlight=False,
+            no_color=False,  # we decided to colour (rich would otherwise re-read NO_COLOR)
         )
         for i, view in enumerate(views):
             if i:

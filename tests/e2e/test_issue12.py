@@ -595,6 +595,31 @@ def test_force_color_colours_a_pipe_for_less_r(cli):
     assert "\x1b[" not in cli("usage", env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
 
 
+@pytest.mark.parametrize("args", [
+    ["--color", "always", "usage"], ["--color=always", "usage"],
+    ["usage", "--color", "always"], ["usage", "--color=ALWAYS"],
+])
+def test_color_always_colours_a_pipe_even_under_no_color(cli, args):
+    # An explicit choice on the command line beats the environment, as `ls --color=always` does.
+    coloured = cli(*args, env={"NO_COLOR": "1"})
+    assert coloured.returncode == 0, coloured.stderr
+    assert "\x1b[" in coloured.stdout
+    never = cli("--color", "never", "usage", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" not in never.stdout and never.returncode == 0
+    auto = cli("--color", "auto", "usage", env={"FORCE_COLOR": "1"})
+    assert "\x1b[" in auto.stdout  # auto leaves the decision to the environment
+
+
+def test_color_needs_a_known_value_and_does_not_contradict_no_color(cli, sb):
+    before = sb.stats()["requests"]
+    bad = cli("--color", "sometimes", "usage")
+    assert bad.returncode == 2 and "'sometimes' is not one of 'auto', 'always', 'never'" in bad.stderr
+    both = cli("--no-color", "--color", "always", "usage")
+    assert both.returncode == 2 and "--no-color and --color always" in both.stderr
+    assert cli("--no-color", "--color", "never", "usage").returncode == 0  # they agree
+    assert sb.stats()["requests"] == before + 1
+
+
 def test_cache_prune_removes_the_damage_cache_info_counts(cli, isolated_dirs):
     assert cli("websites", "--json").returncode == 0
     info = json.loads(cli("cache", "info", "--json").stdout)
