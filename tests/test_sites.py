@@ -33,6 +33,15 @@ def test_a_website_is_found_by_id_or_domain(name, expected):
     assert sites.find(LISTED, name) is expected
 
 
+def test_match_keeps_going_past_an_unknown_name_and_names_it():
+    found, missing = sites.match(LISTED, ["b.example", "nope.example", "id-a", "b.example"])
+    assert list(found.items()) == [("b.example", B), ("id-a", A)]  # order given, each name once
+    assert list(missing) == ["nope.example"]
+    assert isinstance(missing["nope.example"], NotFoundError)
+    assert "'nope.example'" in missing["nope.example"].message
+    assert sites.match(LISTED, []) == ({}, {})
+
+
 def test_no_names_selects_every_website_once():
     assert sites.select(LISTED, []) == [A, B, OLD]
 

@@ -91,13 +91,24 @@ def select(sites: list, names: Iterable[str]) -> list[dict]:
     names = list(dict.fromkeys(names))
     if not names:
         return unique(sites)
-    chosen = []
-    for name in names:
-        match = find(sites, name)
-        if match is None:
-            raise not_found(name, sites)
-        chosen.append(match)
-    return unique(chosen)
+    found, missing = match(sites, names)
+    if missing:
+        raise next(iter(missing.values()))
+    return unique(found.values())
+
+
+def match(sites: list, names: Iterable[str]) -> tuple[dict[str, dict], dict[str, NotFoundError]]:
+    """Each name (id or domain, each once, in order) with its website, and the names that match
+    none with their NotFoundError: for a run that reports an unknown name and goes on (alert)."""
+    found: dict[str, dict] = {}
+    missing: dict[str, NotFoundError] = {}
+    for name in dict.fromkeys(names):
+        site = find(sites, name)
+        if site is None:
+            missing[name] = not_found(name, sites)
+        else:
+            found[name] = site
+    return found, missing
 
 
 def resolve_id(ctx: Context, value: str | None) -> str:

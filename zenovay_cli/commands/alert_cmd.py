@@ -203,16 +203,9 @@ def _fetch(st: Context, websites, all_, rules, range_value):
 
     with sites.SiteRun(st, announce_pacing=False) as run:
         listed = run.websites()
-        chosen, aliases, missing = [], {}, {}
-        for name in dict.fromkeys(named):
-            match = sites.find(listed, name)
-            if match is None:
-                missing[name] = sites.not_found(name, listed)
-                continue
-            aliases[name] = website_label(match)
-            chosen.append(match)
-        if all_:
-            chosen = listed
+        found, missing = sites.match(listed, named)
+        aliases = {name: website_label(site) for name, site in found.items()}
+        chosen = listed if all_ else list(found.values())
         outcomes = run.fetch_each(sites.unique(chosen), task)
     results, anomalies = {}, {}
     for o in outcomes:
