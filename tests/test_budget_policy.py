@@ -214,6 +214,13 @@ def test_an_interactive_budget_fails_fast_instead_of_waiting_longer_than_max_wai
     with pytest.raises(RateLimitError) as info:
         strict.acquire()  # the window is spent for ~60 s more
     assert info.value.exit_code == ExitCode.RATE_LIMITED and "--max-wait 10" in info.value.message
+    assert "budget of 3 requests (the limit is 3 a minute)" in info.value.message
     assert ft.sleeps == []
+    # From a limit of 4 one send is kept in reserve, and the message says so (not "used up").
+    reserved = RateBudget(5, clock=ft.clock, sleep=ft.sleep, max_wait=10, strict_wait=True)
+    send(reserved, 4)
+    with pytest.raises(RateLimitError) as info:
+        reserved.acquire()
+    assert "budget of 4 requests (the limit is 5 a minute, one kept in reserve) is spent" in info.value.message
     paced = RateBudget(3, clock=ft.clock, sleep=ft.sleep, max_wait=10)  # a fan-out: it paces
     assert len(send(paced, 4)) == 4 and ft.now > 60

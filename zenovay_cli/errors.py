@@ -29,7 +29,9 @@ class ExitCode(IntEnum):
     NOT_FOUND = 5, "not found", "not found: unknown website"
     RATE_LIMITED = (
         6, "rate limit/quota",
-        "rate limit or monthly quota exhausted (a 429 that retrying within `--max-wait` cannot fix)",
+        "rate limit or monthly quota: a 429 that retrying within `--max-wait` cannot fix, a "
+        "command whose wait for the rate budget is longer than `--max-wait`, or a run refused "
+        "before it starts for costing more than `--max-requests` or than the month has left",
     )
     INTERRUPTED = 130, "interrupted", "interrupted (Ctrl-C)"
 

@@ -130,11 +130,15 @@ def run_cost(websites: int, per_website: int, already_sent: int = 1) -> int:
     return already_sent + websites * per_website
 
 
-def cost_problem(cost: int, to_send: int, max_requests: int | None, used: Any, limit: Any) -> str | None:
+def cost_problem(cost: int, to_send: int, max_requests: int | None, used: Any, limit: Any,
+                 *, named: str = "--max-requests") -> str | None:
     """Why a run costing `cost` requests (`to_send` of them still to be sent) must not go on, or
-    None when it may. `used`/`limit`: the month's figures as the API last reported them."""
+    None when it may. `used`/`limit`: the month's figures as the API last reported them; `named`:
+    where the max_requests came from (the option, ZENOVAY_MAX_REQUESTS, a profile)."""
     if max_requests is not None and cost > max_requests:
-        return f"this run costs {cost} requests, more than --max-requests {max_requests}"
+        limit_text = (f"--max-requests {max_requests}" if named == "--max-requests"
+                      else f"max_requests {max_requests} from {named}")
+        return f"this run costs {cost} requests, more than {limit_text}"
     used, limit = _count(used), _count(limit)
     if used is not None and limit:
         left = max(0, limit - used)

@@ -463,9 +463,13 @@ class RateBudget:
                     )
                 held = ready - now
                 if self._strict_wait and self._max_wait is not None and held > self._max_wait:
+                    limit = self.limit or 0
+                    budget = headroom_limit(limit)
+                    reserve = ", one kept in reserve" if budget < limit else ""
                     raise RateLimitError(
-                        f"rate limited: the per-minute limit of {self.limit} requests is used up "
-                        f"for {held:.0f} s more, more than --max-wait {self._max_wait:g} s",
+                        f"rate limited: this minute's budget of {budget} requests (the limit is "
+                        f"{limit} a minute{reserve}) is spent for {held:.0f} s more, more than "
+                        f"--max-wait {self._max_wait:g} s",
                         hint=f"Retry in {math.ceil(held)} s, or raise --max-wait.",
                         retry_after=held,
                     )

@@ -189,8 +189,10 @@ class SiteRun:
         from zenovay_cli import quota
         from zenovay_cli.errors import BudgetRefused
 
+        named = "--max-requests"
         if max_requests is None:
             max_requests = self.ctx.settings.max_requests
+            named = self.ctx.settings.source("max_requests")  # ZENOVAY_MAX_REQUESTS, a profile
         client = self.client()
         to_send = websites * per_website
         cost = quota.run_cost(websites, per_website, already_sent=client.requests_sent)
@@ -205,7 +207,7 @@ class SiteRun:
             out.text(line)
         elif out.err_is_tty and not self.quiet:
             out.info(line)
-        problem = quota.cost_problem(cost, to_send, max_requests, used, limit)
+        problem = quota.cost_problem(cost, to_send, max_requests, used, limit, named=named)
         if problem is not None:
             hint = "Raise --max-requests (or max_requests in the profile), or choose fewer websites."
             if "quota" in problem and usage and usage.get("reset"):

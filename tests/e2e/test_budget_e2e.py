@@ -155,9 +155,13 @@ def test_export_refuses_work_costing_more_than_max_requests_before_sending_it(cl
 def test_max_requests_from_the_profile_applies_to_analytics_all(cli, sb):
     assert cli("config", "set", "max_requests", "4").returncode == 0
     result = cli("analytics", "--all", "--json", "--no-cache")  # 1 + 4 websites = 5
-    assert result.returncode == 6 and "more than --max-requests 4" in result.stderr
+    assert result.returncode == 6, result.stderr
+    assert "more than max_requests 4 from config file (profile default)" in result.stderr
     assert sb.stats()["requests"] == 1
     assert cli("analytics", "--all", "--json", "--no-cache", "--max-requests", "5").returncode == 0
+    # The environment variable is named as the source when it is one.
+    result = cli("analytics", "--all", "--json", "--no-cache", env={"ZENOVAY_MAX_REQUESTS": "3"})
+    assert result.returncode == 6 and "more than max_requests 3 from ZENOVAY_MAX_REQUESTS" in result.stderr
 
 
 def test_a_run_costing_more_than_the_month_has_left_is_refused(cli, sb, tmp_path):
