@@ -182,6 +182,21 @@ def test_default_ttls_match_the_spec():
     }
 
 
+def test_the_ttl_table_in_docs_cache_md_lists_every_default_ttl():
+    """docs/cache.md lists the TTLs cache.py defines: every kind once, with its value."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cache.md").read_text("utf-8")
+    listed = {}
+    for ttl, key in re.findall(r"^\|[^|\n]*\| ([^|\n]+?) \| `cache\.ttl\.(\w+)` \|$", text, re.M):
+        number, unit = ttl.split()
+        listed[key] = float(number) * {"s": 1, "min": 60, "h": 3600}[unit]
+    assert re.search(r"^\| usage \| never cached \|", text, re.M)
+    assert listed == {kind: ttl for kind, ttl in DEFAULT_TTLS.items() if ttl}
+    assert {kind for kind, ttl in DEFAULT_TTLS.items() if not ttl} == {"usage"}
+
+
 def test_ttl_overrides_apply_per_kind_but_never_cache_usage():
     overrides = {"analytics": 30, "visitors": -5, "countries": float("nan"), "usage": 999}
     assert ttl_for_path("/analytics/w1", overrides) == 30

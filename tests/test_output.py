@@ -355,6 +355,47 @@ def test_csv_stream_warns_about_columns_that_appear_after_the_header():
     assert "late" in err.getvalue() and err.getvalue().startswith("Warning:")
 
 
+def _answers_of_2026_endpoints():
+    """{kind: (a full answer, an empty answer)} in the sandbox's shapes, the full ones drawn from
+    its data (a website it gives revenue, heatmaps and replays; one without)."""
+    from datetime import date
+
+    from zenovay_cli.sandbox.advanced import Advanced
+    from zenovay_cli.sandbox.data import SandboxData
+
+    adv = Advanced(SandboxData(seed=0, websites=6, today=date(2026, 6, 13)))
+    ids = adv.data.website_ids
+    ltv = next(a for a in (adv.revenue_ltv(i, "90d", "monthly") for i in ids) if a["cohorts"])
+    no_ltv = next(a for a in (adv.revenue_ltv(i, "90d", "monthly") for i in ids) if not a["cohorts"])
+    page = {"limit": 50, "offset": 0, "has_more": False}
+    return {
+        "anomalies": ({"anomalies": adv.anomalies(ids[0]), "pagination": page},
+                      {"anomalies": [], "pagination": page}),
+        "insights": ({"insights": adv.insights(ids[0]), "pagination": page},
+                     {"insights": [], "pagination": page}),
+        "retention": ({"cohorts": adv.retention(ids[0], "90d", "monthly", 3)}, {"cohorts": []}),
+        "revenue": (ltv, no_ltv),
+        "heatmaps": ({"pages": next(p for p in (adv.heatmap_pages(i, 20) for i in ids) if p)},
+                     {"pages": []}),
+        "replays": ({"sessions": next(s for s in (adv.replay_sessions(i, 0, 20) for i in ids) if s),
+                     "pagination": page},
+                    {"sessions": [], "pagination": page}),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_an_empty_2026_answer_prints_the_header_row_a_full_one_has(fmt):
+    for kind, (full, empty) in _answers_of_2026_endpoints().items():
+        lines = run(kind, full, fmt)[0].splitlines()
+        assert len(lines) > 1, kind
+        assert run(kind, empty, fmt)[0] == lines[0] + "\n", kind
+        for pages in ([], [empty]):  # streamed (--all): no page at all, or one empty page
+            out = io.StringIO()
+            Output(out, is_tty=False).stream(kind, iter(pages), fmt)
+            assert out.getvalue() == lines[0] + "\n", kind
+        assert run(kind, empty, "ndjson")[0] == "", kind
+
+
 # ---------------------------------------------------------------------------- start-up
 
 

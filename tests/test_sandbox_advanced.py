@@ -258,6 +258,15 @@ def test_monthly_cohorts_cross_a_year_boundary(make_server):
     assert [r["period_number"] for r in cohorts["2026-01-01"]] == [0]
 
 
+def test_a_website_without_visitors_has_no_cohorts(make_server):
+    server = make_server(websites=3, quiet_websites=1)
+    busy, quiet = websites(server)[0]["id"], websites(server)[-1]["id"]
+    assert data(call(server, f"/analytics/{quiet}"))["summary"]["unique_visitors"] == 0
+    for granularity in ("daily", "weekly", "monthly"):
+        assert data(call(server, f"/retention/{quiet}", granularity=granularity)) == {"cohorts": []}
+        assert data(call(server, f"/retention/{busy}", granularity=granularity))["cohorts"]
+
+
 def test_retention_defaults_and_bad_parameters(server):
     site = websites(server)[0]["id"]
     rows = data(call(server, f"/retention/{site}"))["cohorts"]

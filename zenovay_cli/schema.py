@@ -127,6 +127,26 @@ COHORTS_KEYS = ("cohorts",)
 # Every list a paged 2026 endpoint answers with (for `zenovay api --paginate` too).
 PAGED_LIST_KEYS = (*ANOMALIES_KEYS[:1], *INSIGHTS_KEYS[:1], *REPLAY_SESSIONS_KEYS[:1])
 
+# The fields of one item of each list, in the documented order: the csv/tsv columns of the
+# commands (known columns come first in this order, so an empty answer prints the same header row
+# as a full one).
+ANOMALY_FIELDS = (
+    "id", "metric_name", "expected_value", "actual_value", "deviation_percentage", "severity",
+    "detected_at", "is_resolved",
+)
+INSIGHT_FIELDS = (
+    "id", "type", "severity", "title", "description", "metric_name", "metric_value",
+    "metric_change", "recommendation", "created_at",
+)
+RETENTION_FIELDS = ("cohort_date", "period_number", "total_users", "retained_users", "retention_rate")
+HEATMAP_PAGE_FIELDS = ("url", "total_interactions", "last_updated")
+REPLAY_SESSION_FIELDS = (
+    "id", "session_id", "page_url", "device_type", "browser", "os", "country_code",
+    "duration_seconds", "event_count", "started_at", "ended_at",
+)
+# /revenue/{id}/ltv nests periods in cohorts; flat, it is one record per cohort and period.
+LTV_RECORD_FIELDS = ("cohort_date", "customers", "period_number", "cumulative_revenue_per_customer")
+
 
 def _list(data: Any, keys: tuple[str, ...]) -> list | None:
     if isinstance(data, list):  # a bare list, when it is a list of objects

@@ -95,8 +95,7 @@ def _revenue_records(data: Any) -> list[dict[str, Any]]:
     cohorts = shape.ltv_cohorts(data)
     if cohorts is None:
         return _generic_records(data)
-    return [{"cohort_date": cohort, "customers": customers, "period_number": k,
-             "cumulative_revenue_per_customer": value}
+    return [dict(zip(shape.LTV_RECORD_FIELDS, (cohort, customers, k, value)))
             for cohort, customers, values in cohorts for k, value in enumerate(values)]
 
 
@@ -172,6 +171,16 @@ VIEW_BUILDERS: dict[str, Callable[[Any], list]] = {
     "revenue": _revenue_views,
     "query": _query_views,
     **{kind: partial(_list_views, spec) for kind, spec in LIST_SPECS.items()},
+}
+# The known csv/tsv columns of each kind (views.record_columns): an empty answer prints them as its
+# header row, the same header a full answer has.
+RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "anomalies": shape.ANOMALY_FIELDS,
+    "insights": shape.INSIGHT_FIELDS,
+    "retention": shape.RETENTION_FIELDS,
+    "revenue": shape.LTV_RECORD_FIELDS,
+    "heatmaps": shape.HEATMAP_PAGE_FIELDS,
+    "replays": shape.REPLAY_SESSION_FIELDS,
 }
 RECORD_BUILDERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "api": _api_records,

@@ -81,8 +81,12 @@ def test_an_empty_anomaly_list_is_exit_0(cli, sb):
     site = websites(sb)[0]
     assert json.loads(ok(cli("anomalies", site["domain"], "--metric", "no_such_metric",
                              "--json")).stdout)["anomalies"] == []
+    full = ok(cli("anomalies", site["domain"], "--format", "csv")).stdout.splitlines()
+    assert len(full) > 1
     assert ok(cli("anomalies", site["domain"], "--metric", "no_such_metric",
-                  "--format", "csv")).stdout == ""
+                  "--format", "csv")).stdout.splitlines() == full[:1]  # the header alone
+    assert ok(cli("anomalies", site["domain"], "--metric", "no_such_metric",
+                  "--format", "ndjson")).stdout == ""
     assert ok(cli("anomalies", site["domain"], "--metric", "no_such_metric")).stdout.strip()
 
 
@@ -220,3 +224,64 @@ def test_sandbox_serve_tier_sets_the_plan_of_plain_keys(tmp_path):
         assert api(server, "/usage", key="zv_pro_named")["subscription"]["tier"] == "pro"
     finally:
         server.stop()
+
+
+# --- an empty answer in csv/tsv: the header row a full answer has, and nothing else -------------
+
+PAGED = ("anomalies", "insights", "replays")
+
+
+def first_empty(sb, path, key, choices):
+    """The first of `choices` (query parameters) for which the sandbox answers an empty list."""
+    for params in choices:
+        if not api(sb, path, **params)[key]:
+            return params
+    raise AssertionError(f"no empty {key} among {choices}")
+
+
+def full_and_empty_args(sb, command):
+    """(args of a non-empty answer, args of an empty one) of `command`, found in the sandbox's data.
+    retention's empty answer is a website without visitors (see the `quiet` step of the test)."""
+    site = websites(sb)[0]
+    if command == "anomalies":
+        params = first_empty(sb, f"/anomalies/{site['id']}", "anomalies", [
+            {"range": "24h", "severity": s, "metric": m}
+            for s in ("critical", "warning", "info")
+            for m in ("visitors", "page_views", "bounce_rate", "error_rate", "session_duration")])
+        return ([site["domain"], "--range", "90d"],
+                [site["domain"], *(a for k, v in params.items() for a in (f"--{k}", v))])
+    if command == "insights":
+        params = first_empty(sb, f"/insights/{site['id']}", "insights", [
+            {"range": "24h", "type": t, "severity": s}
+            for t in ("anomaly", "trend", "recommendation", "prediction")
+            for s in ("critical", "warning", "info")])
+        return ([site["domain"], "--range", "1y"],
+                [site["domain"], *(a for k, v in params.items() for a in (f"--{k}", v))])
+    if command == "retention":
+        return [site["domain"]], [websites(sb)[-1]["domain"]]
+    if command == "revenue":
+        sites = websites(sb)
+        paid = [bool(api(sb, f"/revenue/{w['id']}/ltv")["cohorts"]) for w in sites]
+        return [sites[paid.index(True)]["domain"]], [sites[paid.index(False)]["domain"]]
+    setting = {"heatmaps": "heatmaps", "replays": "session_replay"}[command]
+    return ([site_where(sb, setting, True)["domain"], "--limit", "20"],
+            [site_where(sb, setting, False)["domain"]])
+
+
+@pytest.mark.parametrize("command,form", [
+    pytest.param(c, form, id=" ".join((c, *form))) for c in COMMANDS for form in ((), ("--all",))
+    if not form or c in PAGED])
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_an_empty_answer_prints_the_header_a_full_one_has(cli, sb, command, form, fmt):
+    full_args, empty_args = full_and_empty_args(sb, command)
+    full = ok(cli(command, *full_args, *form, "--format", fmt)).stdout.splitlines()
+    assert len(full) > 1, f"{command} {full_args} answered no rows"
+    quiet = command == "retention"
+    if quiet:  # the last website has no visitors, so no cohorts
+        sb.configure(quiet_websites=1)
+    try:
+        empty = ok(cli(command, *empty_args, *form, "--format", fmt))
+    finally:
+        if quiet:
+            sb.configure(quiet_websites=0)
+    assert empty.stdout == full[0] + "\n"

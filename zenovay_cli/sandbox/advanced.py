@@ -188,7 +188,8 @@ class Advanced:
         """`cohorts` rows: one per (cohort, period_number) with period_number 0..periods, each
         period observed only once it has begun (so recent cohorts have fewer rows: a triangle).
         ASSUMPTIONS: period 0 is the cohort's own period (rate 100); retention_rate is a
-        percentage with two decimals; a cohort's users are the new visitors of its period."""
+        percentage with two decimals; a cohort's users are the new visitors of its period, and a
+        period without any (a website with no visitors) has no cohort."""
         today = self.data.today
         rng_base = rng_for(self.data.seed, website_id, "retention", granularity)
         first_rate = {"daily": 0.22, "weekly": 0.16, "monthly": 0.11}[granularity]
@@ -199,6 +200,8 @@ class Advanced:
             unique = sum(d[2] for d in self.data.day_numbers(website_id, start, end))
             rng = rng_for(self.data.seed, website_id, "retention", granularity, start.isoformat())
             total = round(unique * uniform(rng, 0.5, 0.65))
+            if not total:
+                continue
             retained = total
             for k in range(periods + 1):
                 if _add_periods(start, granularity, k) > today:
@@ -211,7 +214,7 @@ class Advanced:
                     "period_number": k,
                     "total_users": total,
                     "retained_users": retained,
-                    "retention_rate": round(retained / total * 100, 2) if total else 0.0,
+                    "retention_rate": round(retained / total * 100, 2),
                 })
         return rows
 
