@@ -160,3 +160,59 @@ def test_sparkline_and_bar_degrade_and_vanish_off_a_terminal():
     assert glyphs.mode_for(is_tty=False, color=True) is None
     assert glyphs.mode_for(is_tty=True, color=False) == "ascii"
     assert glyphs.ellipsize("/blog/a-very-long-path", 10) == "/blog/a-v…"
+
+
+def _expected_totals(data, sites, range_="7d", longer="30d"):
+    """(current visitors, previous visitors, current views, previous views) summed here over
+    `sites` from the sandbox's own summaries and daily rows."""
+    days = compare.RANGE_DAYS[range_]
+    first = TODAY - timedelta(days=days - 1)
+    lo, hi = first - timedelta(days=days), first - timedelta(days=1)
+    now = sum(data.overview(s, range_)["summary"]["total_visitors"] for s in sites)
+    views = sum(data.overview(s, range_)["summary"]["total_page_views"] for s in sites)
+    before = sum(_sum(data.overview(s, longer)["daily_stats"], "total_visitors", lo, hi) for s in sites)
+    views_before = sum(_sum(data.overview(s, longer)["daily_stats"], "page_views", lo, hi)
+                       for s in sites)
+    return now, before, views, views_before
+
+
+def test_totals_compare_only_the_sites_with_a_comparison_and_say_which():
+    # 6 sites: the 5th answers daily_stats: [] (no comparison), the 6th has no visitors.
+    data = SandboxData(seed=0, websites=6, today=TODAY, quiet_websites=1, undated_websites=1)
+    rows = _rollup_rows(data)
+    undated = data.website_ids[4]
+    comparable = [s for s in data.website_ids if s != undated]
+    total = rollup.totals(rows)
+    everyone = sum(data.overview(s, "7d")["summary"]["total_visitors"] for s in data.website_ids)
+    now, before, views, views_before = _expected_totals(data, comparable)
+    assert now < everyone  # the undated site has visitors: the two sets differ
+    assert total["summary"]["total_visitors"] == everyone
+    block = total["comparison"]
+    assert (block["available"], block["websites"], block["of"]) == (True, 5, 6)
+    assert block["excluded"] == [data.overview(undated, "7d")["website"]["domain"]]
+    assert block["summary"]["total_visitors"] == now
+    assert block["summary"]["total_page_views"] == views
+    visitors = block["metrics"]["total_visitors"]
+    assert (visitors["current"], visitors["previous"]) == (now, before)
+    assert visitors["change_pct"] == round(100 * (now - before) / before, 1)
+    assert block["metrics"]["total_page_views"]["previous"] == views_before
+
+
+def test_totals_with_every_site_comparable_cover_all_of_them():
+    data = SandboxData(seed=0, websites=4, today=TODAY)
+    total = rollup.totals(_rollup_rows(data))
+    now, before, _, _ = _expected_totals(data, data.website_ids)
+    block = total["comparison"]
+    assert (block["websites"], block["of"], block["excluded"]) == (4, 4, [])
+    assert total["summary"]["total_visitors"] == block["summary"]["total_visitors"] == now
+    assert block["metrics"]["total_visitors"]["previous"] == before
+
+
+def test_totals_with_no_comparable_site_have_no_change_at_all():
+    data = SandboxData(seed=0, websites=2, today=TODAY, undated_websites=2)
+    total = rollup.totals(_rollup_rows(data))
+    block = total["comparison"]
+    assert (block["available"], block["websites"], block["of"]) == (False, 0, 2)
+    assert "metrics" not in block and block["reason"]
+    assert total["summary"]["total_visitors"] == sum(
+        data.overview(s, "7d")["summary"]["total_visitors"] for s in data.website_ids) > 0

@@ -143,3 +143,71 @@ def test_digest_markdown(data):
     text = screens.digest_markdown(document)
     assert "HTTP 500 \\| \\*boom\\*" in text  # untrusted text cannot break the table
     check("digest.md", text)
+
+
+def _site_totals(data, sites):
+    """(visitors now, visitors before, views now, views before) over `sites`, from the sandbox's
+    summaries and the daily rows of the 7 days before the 7d period."""
+    lo, hi = date(2026, 2, 18), date(2026, 2, 24)
+
+    def before(site, field):
+        return sum(r[field] for r in data.overview(site, "30d")["daily_stats"]
+                   if lo <= date.fromisoformat(r["date"]) <= hi)
+
+    return (sum(data.overview(s, "7d")["summary"]["total_visitors"] for s in sites),
+            sum(before(s, "total_visitors") for s in sites),
+            sum(data.overview(s, "7d")["summary"]["total_page_views"] for s in sites),
+            sum(before(s, "page_views") for s in sites))
+
+
+def _pct(now, before, arrows=True):
+    pct = 100 * (now - before) / before
+    up, down = ("↑ ", "↓ ") if arrows else ("+", "-")
+    return f"{up if pct > 0 else down}{abs(pct):,.1f}%"
+
+
+@pytest.mark.parametrize("websites,undated", [(6, 1), (4, 0), (2, 2)])
+def test_totals_rows_put_one_set_of_sites_on_each_row(websites, undated):
+    """Table, markdown digest and Slack text: the totals' Before/Change never set the previous
+    figures of the comparable sites against the current figures of all of them."""
+    data = SandboxData(seed=0, websites=websites, today=TODAY, undated_websites=undated)
+    client = FakeClient(data)
+    rows = [answers.digest_site(fetched(client, answers.digest_parts(w, "7d", 3)), w, "7d", 3)
+            for w in data.websites()]
+    doc = answers.digest(rows, "7d")
+    comparable = data.website_ids[:websites - undated]
+    everyone = _site_totals(data, data.website_ids)
+    now, before, views, views_before = _site_totals(data, comparable)
+    buf = io.StringIO()
+    Output(buf, io.StringIO(), is_tty=True, color=False).show(
+        screens.rollup_views(answers.finish_rollup(rows, "7d", "change"), "ascii", 120))
+    lines = buf.getvalue().splitlines()
+    all_line = next(x for x in lines if x.startswith(f"All websites ({websites})"))
+    markdown = screens.digest_markdown(doc)
+    slack = screens.digest_slack_text(doc)
+    assert f"{everyone[0]:,}" in all_line
+    if undated == 0:  # one set: the totals row compares it
+        assert f"{before:,}" in all_line
+        assert _pct(now, before) in all_line
+        assert not any("Comparable" in x for x in lines)
+        assert (f"| **All websites ({websites})** | **{now:,}** | {_pct(now, before, False)} | "
+                f"**{views:,}** | {_pct(views, views_before, False)} | |") in markdown
+        assert f"*All websites ({websites})*: {now:,} visitors, {views:,} page views " \
+               f"({_pct(now, before, False)} visitors)" in slack
+    elif undated == websites:  # no comparable site: no figure of change anywhere
+        assert all_line.rstrip().endswith("n/a") and "%" not in all_line.replace("100.0%", "")
+        assert f"| **All websites ({websites})** | **{everyone[0]:,}** | n/a |" in markdown
+        assert "(no comparison)" in slack and "Comparable" not in markdown + slack
+    else:  # the totals row holds all sites now; a second row compares the comparable ones
+        assert now < everyone[0]
+        assert f"{before:,}" not in all_line
+        assert "%" not in all_line.replace("100.0%", "")
+        sub = next(x for x in lines if x.startswith(f"Comparable ({len(comparable)} of {websites})"))
+        assert f"{now:,}" in sub and f"{before:,}" in sub and _pct(now, before) in sub
+        assert f"{100 * now / everyone[0]:.1f}%" in sub
+        assert f"| **All websites ({websites})** | **{everyone[0]:,}** |  | " in markdown
+        assert (f"| Comparable ({len(comparable)} of {websites}) | {now:,} | "
+                f"{_pct(now, before, False)} | {views:,} | {_pct(views, views_before, False)} |"
+                in markdown)
+        assert f"*Comparable ({len(comparable)} of {websites})*: {now:,} visitors " \
+               f"({_pct(now, before, False)})" in slack

@@ -26,30 +26,56 @@ def site_name(row: dict) -> str:
 
 
 def totals(rows: list[dict]) -> dict[str, Any]:
-    """Sums of every metric over the sites that answered; with comparisons, the previous
-    period's sums too (only over sites whose comparison is available)."""
+    """Sums of every metric over the sites that answered; with comparisons, a "comparison" block
+    whose every figure covers one set of sites: those whose comparison is available.
+
+    `comparison.websites` of `comparison.of` sites (the ones that answered) are compared;
+    `comparison.summary` holds their current sums (what the previous period is set against) and
+    `comparison.excluded` names the others. When fewer sites are compared than answered,
+    `comparison.metrics.*.current` is smaller than the top-level `summary` on purpose: comparing
+    all sites now with some sites before would show a change that did not happen. With no
+    comparable site the block says `available: false`, a reason, and has no metrics."""
     ok = [r for r in rows if "error" not in r]
     out: dict[str, Any] = {"websites": len(rows), "failed": len(rows) - len(ok)}
-    summary = {}
+    out["summary"] = _sums(ok)
+    if not any(isinstance(r.get("comparison"), dict) for r in ok):
+        return out
+    compared = [r for r in ok if isinstance(r.get("comparison"), dict)
+                and r["comparison"].get("available")]
+    block: dict[str, Any] = {
+        "available": bool(compared),
+        "websites": len(compared),
+        "of": len(ok),
+        "excluded": [site_name(r) for r in ok if not any(r is c for c in compared)],
+    }
+    if not compared:
+        block["reason"] = "no website has a comparison"
+        out["comparison"] = block
+        return out
+    block["summary"] = _sums(compared)
+    metrics = {}
     for metric in METRICS:
-        values = [summary_value(r, metric) for r in ok]
-        summary[metric] = sum(v for v in values if v is not None)
-    out["summary"] = summary
-    compared = [r for r in ok if isinstance(r.get("comparison"), dict)]
-    if compared:
-        metrics = {}
-        for metric in METRICS:
-            changes = [metric_change(r["comparison"], metric) for r in compared]
-            usable = [c for c in changes if c is not None and c.current is not None
-                      and c.previous is not None]
+        changes = [metric_change(r["comparison"], metric) for r in compared]
+        usable = [c for c in changes if c is not None and c.current is not None
+                  and c.previous is not None]
+        if usable:
             entry = Change(sum(c.current for c in usable), sum(c.previous for c in usable))  # type: ignore[misc]
             metrics[metric] = {**entry.as_dict(), "websites": len(usable)}
-            if metric == "unique_visitors":
-                metrics[metric]["approximate"] = True
-        out["comparison"] = {"available": any(
-            isinstance(r.get("comparison"), dict) and r["comparison"].get("available")
-            for r in compared), "metrics": metrics}
+        else:
+            metrics[metric] = {**Change(None, None).as_dict(), "websites": 0}
+        if metric == "unique_visitors":
+            metrics[metric]["approximate"] = True
+    block["metrics"] = metrics
+    out["comparison"] = block
     return out
+
+
+def _sums(rows: list[dict]) -> dict[str, int | float]:
+    summary = {}
+    for metric in METRICS:
+        values = [summary_value(r, metric) for r in rows]
+        summary[metric] = sum(v for v in values if v is not None)
+    return summary
 
 
 def shares(rows: list[dict], total_visitors: float) -> list[float | None]:

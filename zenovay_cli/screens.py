@@ -120,7 +120,7 @@ def rollup_views(document: dict, mode: Mode, width: int | None = None) -> list[V
             if i >= 0:
                 del columns[i], labels[i]
     table_rows = [_rollup_cells(r, columns, mode, range_value) for r in rows]
-    table_rows.append(_totals_cells(total, rows, columns, mode, range_value))
+    table_rows += _totals_cells(total, rows, columns, mode, range_value)
     right = [c not in ("website", "trend", "error") for c in columns]
     changes = tuple(i for i, c in enumerate(columns) if c == "change")
     sort = document.get("sort")
@@ -159,17 +159,43 @@ def _rollup_cells(row: dict, columns: list[str], mode: Mode, range_value: str) -
     return [cells[c] for c in columns]
 
 
-def _totals_cells(total: dict, rows: list[dict], columns: list[str], mode: Mode,
-                  range_value: str) -> list[Any]:
-    summary = total.get("summary") or {}
-    comparison = total.get("comparison")
-    change = None
-    if isinstance(comparison, dict):
-        entry = (comparison.get("metrics") or {}).get("total_visitors") or {}
-        change = Change(entry.get("current"), entry.get("previous"))
+def _series_sum(rows: list[dict]) -> list[Any]:
+    """The day-by-day sum of the rows' daily visitors (when they all have the same days)."""
     series = [r.get("daily_visitors") or [] for r in rows if "error" not in r]
     lengths = {len(s) for s in series if s}
-    trend = [sum(s[i] for s in series if s) for i in range(lengths.pop())] if len(lengths) == 1 else []
+    return [sum(s[i] for s in series if s) for i in range(lengths.pop())] if len(lengths) == 1 else []
+
+
+def totals_scope(total: dict) -> str:
+    """How much of the totals the comparison covers: "all" (every site that answered is
+    compared), "some" (only `comparison.websites` of `comparison.of`), "none" (no site is
+    compared) or "" (no --compare)."""
+    comparison = total.get("comparison")
+    if not isinstance(comparison, dict):
+        return ""
+    compared = comparison.get("websites") or 0
+    if not comparison.get("available") or not compared:
+        return "none"
+    return "all" if compared >= (comparison.get("of") or 0) else "some"
+
+
+def _totals_change(total: dict, metric: str) -> Change | None:
+    comparison = total.get("comparison")
+    if not isinstance(comparison, dict) or not comparison.get("available"):
+        return None
+    entry = (comparison.get("metrics") or {}).get(metric) or {}
+    change = Change(entry.get("current"), entry.get("previous"))
+    return None if change.current is None or change.previous is None else change
+
+
+def _totals_cells(total: dict, rows: list[dict], columns: list[str], mode: Mode,
+                  range_value: str) -> list[list[Any]]:
+    """The totals row; when only some sites have a comparison, Before and Change stay empty on
+    it and a second row ("Comparable (5 of 6)") gives those sites' figures, before and now, so
+    the numbers on one row always cover one set of sites."""
+    summary = total.get("summary") or {}
+    scope = totals_scope(total)
+    change = _totals_change(total, "total_visitors") if scope == "all" else None
     ok = total.get("websites", 0) - total.get("failed", 0)
     cells = {
         "website": f"All websites ({ok})",
@@ -178,11 +204,31 @@ def _totals_cells(total: dict, rows: list[dict], columns: list[str], mode: Mode,
         "total_page_views": summary.get("total_page_views"),
         "unique_visitors": summary.get("unique_visitors"),
         "previous_visitors": change.previous if change else None,
-        "change": change_text(change) if change else "",
-        "trend": glyphs.sparkline(trend, mode, _trend_width(range_value)),
+        "change": change_text(change) if change else ("n/a" if scope == "none" else ""),
+        "trend": glyphs.sparkline(_series_sum(rows), mode, _trend_width(range_value)),
         "error": f"{total.get('failed')} failed" if total.get("failed") else "",
     }
-    return [cells[c] for c in columns]
+    out = [[cells[c] for c in columns]]
+    if scope == "some":
+        comparison = total["comparison"]
+        part = comparison.get("summary") or {}
+        change = _totals_change(total, "total_visitors")
+        everyone = summary.get("total_visitors")
+        kept = [r for r in rows if "error" not in r and isinstance(r.get("comparison"), dict)
+                and r["comparison"].get("available")]
+        sub = {
+            "website": f"Comparable ({comparison.get('websites')} of {comparison.get('of')})",
+            "total_visitors": part.get("total_visitors"),
+            "share": share_text(part.get("total_visitors", 0) / everyone) if everyone else "",
+            "total_page_views": part.get("total_page_views"),
+            "unique_visitors": part.get("unique_visitors"),
+            "previous_visitors": change.previous if change else None,
+            "change": change_text(change) if change else "n/a",
+            "trend": glyphs.sparkline(_series_sum(kept), mode, _trend_width(range_value)),
+            "error": "",
+        }
+        out.append([sub[c] for c in columns])
+    return out
 
 
 def rollup_records(document: dict) -> list[dict[str, Any]]:
@@ -390,6 +436,31 @@ def _digest_heading(doc: dict) -> tuple[str, str]:
     return head, sub
 
 
+def _digest_totals_markdown(totals: dict) -> list[str]:
+    """The digest's totals row(s): see `_totals_cells` (one set of sites per row)."""
+    summary = totals.get("summary") or {}
+    scope = totals_scope(totals)
+    ok = totals.get("websites", 0) - totals.get("failed", 0)
+
+    def pct(metric: str) -> str:
+        return change_text(_totals_change(totals, metric), arrows=False) or "n/a"
+
+    changes = [pct("total_visitors"), pct("total_page_views")] if scope == "all" else \
+        (["n/a", "n/a"] if scope == "none" else ["", ""])
+    out = [f"| **All websites ({ok})** | **{number(summary.get('total_visitors'))}** | "
+           f"{changes[0]} | **{number(summary.get('total_page_views'))}** | {changes[1]} | |"]
+    if scope == "some":
+        comparison = totals["comparison"]
+        part = comparison.get("summary") or {}
+        everyone = summary.get("total_visitors")
+        share = share_text(part.get("total_visitors", 0) / everyone) if everyone else ""
+        out.append(f"| Comparable ({comparison.get('websites')} of {comparison.get('of')}) | "
+                   f"{number(part.get('total_visitors'))} | {pct('total_visitors')} | "
+                   f"{number(part.get('total_page_views'))} | {pct('total_page_views')} | "
+                   f"{share} |")
+    return out
+
+
 def digest_markdown(doc: dict) -> str:
     head, sub = _digest_heading(doc)
     out = [f"# {head}", "", sub, "",
@@ -404,15 +475,7 @@ def digest_markdown(doc: dict) -> str:
                    f" | {change_text(v, arrows=False) or 'n/a'} | "
                    f"{number(summary_value(row, 'total_page_views'))} | "
                    f"{change_text(p, arrows=False) or 'n/a'} | {share_text(row.get('share'))} |")
-    totals = doc.get("totals") or {}
-    tm = (totals.get("comparison") or {}).get("metrics") or {}
-    tv = tm.get("total_visitors") or {}
-    tp = tm.get("total_page_views") or {}
-    summary = totals.get("summary") or {}
-    out.append(f"| **All websites** | **{number(summary.get('total_visitors'))}** | "
-               f"{change_text(Change(tv.get('current'), tv.get('previous')), arrows=False)} | "
-               f"**{number(summary.get('total_page_views'))}** | "
-               f"{change_text(Change(tp.get('current'), tp.get('previous')), arrows=False)} | |")
+    out += _digest_totals_markdown(doc.get("totals") or {})
     movers = doc.get("movers") or {}
     if movers.get("risers") or movers.get("fallers"):
         out += ["", "## Top movers", ""]
@@ -461,9 +524,25 @@ def digest_slack_text(doc: dict, escape: bool = True) -> str:
             names = [next((p[k] for k in ("url", "path", "page_url") if isinstance(p.get(k), str)), "")
                      for p in pages[:3]]
             out.append("    top pages: " + ", ".join(f"`{_slack(n)}`" for n in names))
-    summary = (doc.get("totals") or {}).get("summary") or {}
-    out += ["", f"*All websites*: {number(summary.get('total_visitors'))} visitors, "
-                f"{number(summary.get('total_page_views'))} page views"]
+    totals = doc.get("totals") or {}
+    summary = totals.get("summary") or {}
+    scope = totals_scope(totals)
+    ok = totals.get("websites", 0) - totals.get("failed", 0)
+    line = (f"*All websites ({ok})*: {number(summary.get('total_visitors'))} visitors, "
+            f"{number(summary.get('total_page_views'))} page views")
+    if scope == "all":
+        line += (f" ({change_text(_totals_change(totals, 'total_visitors'), arrows=False)}"
+                 " visitors)")
+    elif scope == "none":
+        line += " (no comparison)"
+    out += ["", line]
+    if scope == "some":
+        comparison = totals["comparison"]
+        part = comparison.get("summary") or {}
+        out.append(f"*Comparable ({comparison.get('websites')} of {comparison.get('of')})*: "
+                   f"{number(part.get('total_visitors'))} visitors "
+                   f"({change_text(_totals_change(totals, 'total_visitors'), arrows=False)}), "
+                   f"{number(part.get('total_page_views'))} page views")
     movers = doc.get("movers") or {}
     moved = movers.get("risers", []) + movers.get("fallers", [])
     if moved:

@@ -93,6 +93,11 @@ def test_all_compare_rollup_totals_shares_zero_and_empty_sites(cli, sb, world):
     # The totals' previous period covers the sites with a comparison only.
     prev = sum(expected_comparison(world, s, "7d", "30d")[1] for s in world.website_ids[:-2]) + 0
     assert got["totals"]["comparison"]["metrics"]["total_visitors"]["previous"] == prev
+    now = sum(expected_comparison(world, s, "7d", "30d")[0] for s in world.website_ids[:-2]) \
+        + world.overview(quiet, "7d")["summary"]["total_visitors"]
+    block = got["totals"]["comparison"]
+    assert (block["websites"], block["of"]) == (SITES - 1, SITES)
+    assert block["summary"]["total_visitors"] == now == block["metrics"]["total_visitors"]["current"]
 
 
 def test_sort_change_lists_the_movers_first_and_the_table_has_a_totals_row(cli, world):
@@ -183,7 +188,15 @@ def test_digest_markdown_names_every_site_and_the_totals(cli, world):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Zenovay digest: last 7d (2026-02-25 – 2026-03-03)")
     total = sum(world.overview(s, "7d")["summary"]["total_visitors"] for s in world.website_ids)
-    assert f"| **All websites** | **{total:,}** |" in result.stdout
+    # All websites now on one row; the 4 with a comparison (not the empty-daily_stats one) on the
+    # next, now against before: the numbers on one row are about one set of sites.
+    assert f"| **All websites ({SITES})** | **{total:,}** |  |" in result.stdout
+    compared = [expected_comparison(world, s, "7d", "30d") for s in world.website_ids
+                if s != world.website_ids[-2]]
+    now, before = sum(c[0] for c in compared), sum(c[1] for c in compared)
+    pct = 100 * (now - before) / before
+    assert (f"| Comparable ({SITES - 1} of {SITES}) | {now:,} | "
+            f"{'+' if pct > 0 else '-'}{abs(pct):.1f}% |") in result.stdout
 
 
 def test_digest_to_url_posts_signed_json_and_prints_nothing(cli, world, receiver):  # noqa: F811
