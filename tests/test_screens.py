@@ -211,3 +211,95 @@ def test_totals_rows_put_one_set_of_sites_on_each_row(websites, undated):
                 in markdown)
         assert f"*Comparable ({len(comparable)} of {websites})*: {now:,} visitors " \
                f"({_pct(now, before, False)})" in slack
+
+
+LONG_URL = "/posts/" + "a-very-long-slug-" * 6
+
+
+def _breakdown(data, kind):
+    """(the API's answer, the period's visitors, the names of its rows) for devjournal.dev, pages
+    with one very long URL added (so every width has something to cut)."""
+    site = data.website_ids[3]
+    total = data.overview(site, "7d")["summary"]["total_visitors"]
+    if kind == "pages":
+        answer = {"pages": [*data.pages(site, "7d", 8),
+                            {"url": LONG_URL, "views": 10, "visitors": 9}]}
+        rows = [(p["url"], p["visitors"]) for p in answer["pages"]]
+    elif kind == "countries":
+        answer = {"countries": data.countries(site, "7d", 8)}
+        rows = [(c["country_name"], c["visitors"]) for c in answer["countries"]]
+    else:
+        answer = data.technology(site, "7d")
+        rows = [(t["name"], t["visitors"]) for part in answer.values() if isinstance(part, list)
+                for t in part]
+    return answer, total, rows
+
+
+def _shown(data, kind, width, color, monkeypatch):
+    """What a terminal `width` columns wide shows, and the words of its titles and headers."""
+    from zenovay_cli.humanize import for_terminal
+    from zenovay_cli.views import views_for
+
+    answer, total, rows = _breakdown(data, kind)
+    monkeypatch.setenv("COLUMNS", str(width))
+    views = [screens.with_shares(v, total, "unicode" if color else "ascii", width)
+             for v in views_for(kind, answer)]
+    buf = io.StringIO()
+    Output(buf, io.StringIO(), is_tty=True, color=color).show(views)
+    headers = " ".join(str(x) for v in map(for_terminal, views) for x in [v.title, *v.labels])
+    return ANSI.sub("", buf.getvalue()), total, rows, headers
+
+
+@pytest.mark.parametrize("kind", ["pages", "countries", "tech"])
+@pytest.mark.parametrize("width", [40, 50, 80, 120])
+def test_breakdowns_keep_each_row_on_one_line_cutting_long_names(data, monkeypatch, kind, width):
+    """On a terminal, each row of pages/countries/tech is one line at most `width` wide: long
+    names are cut with "…", the bar never wraps (it goes when there is no room), and a table too
+    wide even so is stacked with every value labelled."""
+    blocks = []
+    for color in (True, False):
+        text, total, rows, headers = _shown(data, kind, width, color, monkeypatch)
+        lines = [line.rstrip() for line in text.splitlines()]
+        assert max(len(line) for line in lines) <= width
+        if any(line.startswith("Share: ") for line in lines):
+            # too narrow even for cut names: "label: value" lines, all labelled, names whole
+            assert width < 50 and not any(line.startswith(": ") for line in lines)
+            assert len([x for x in lines if x.startswith("Share: ")]) == len(rows)
+            assert all(any(line.endswith(f": {name}") for line in lines) for name, _ in rows)
+        else:
+            body = [x.strip() for x in lines if re.search(r"\d\.\d%", x)]
+            assert len(body) == len(rows)  # one line per row
+            for (name, visitors), line in zip(rows, body):
+                assert f"{100 * visitors / total:.1f}%" in line
+                shown = re.split(r" {2,}", line)[1 if kind == "countries" else 0]  # after Code
+                assert shown == name or (shown.endswith("…") and name.startswith(shown[:-1])), line
+            # every other line is a title, a header (folded at most) or the rule: no piece of a
+            # name or of a bar wrapped onto a line of its own
+            for line in lines:
+                if not re.search(r"\d\.\d%", line):
+                    for token in line.split():
+                        assert set(token) == {"─"} or len(token) < 2 and token.isalpha() \
+                            or token in headers, (token, line)
+        if kind == "pages":
+            assert "…" in text  # the long URL never fits
+        blocks.append(("colour" if color else "NO_COLOR") + f", {width} columns:\n"
+                      + "\n".join(lines))
+    check(f"breakdown_{kind}_{width}.txt", "\n\n".join(blocks) + "\n")
+
+
+@pytest.mark.parametrize("kind", ["pages", "countries", "tech"])
+def test_breakdown_names_are_cut_on_a_terminal_only(data, monkeypatch, kind):
+    from zenovay_cli.views import views_for
+
+    answer, total, rows = _breakdown(data, kind)
+    monkeypatch.setenv("COLUMNS", "40")
+    piped = io.StringIO()
+    Output(piped, io.StringIO(), is_tty=False).show(
+        [screens.with_shares(v, total, None, None) for v in views_for(kind, answer)])
+    assert "…" not in piped.getvalue()
+    assert all(name in piped.getvalue() for name, _ in rows)
+    for fmt in ("csv", "json", "ndjson"):  # on a terminal too: machine formats are never cut
+        buf = io.StringIO()
+        Output(buf, io.StringIO(), is_tty=True, color=True).emit(kind, answer, fmt)
+        assert "…" not in buf.getvalue()
+        assert all(name in buf.getvalue() for name, _ in rows)

@@ -28,6 +28,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import chain
 from typing import Any, TextIO
 
@@ -216,11 +217,13 @@ def _atom_width(text: str) -> int:
     )
 
 
-def fit_widths(grid: list[list[str]], width: int, overhead: int) -> list[int] | None:
+def fit_widths(grid: list[list[str]], width: int, overhead: int,
+               keep: tuple[int, ...] = ()) -> list[int] | None:
     """Column widths for `grid` (header row first) within `width` terminal columns, such that no
     number or date is split: the natural widths when they fit, else each column at least its
     widest number/date token with the rest shared out; None when even that does not fit (the
-    caller then stacks the rows as `label: value` lines)."""
+    caller then stacks the rows as `label: value` lines). `keep`: columns never narrowed (text
+    fit_view already cut to fit, which would otherwise be folded first as the widest)."""
     if not grid:
         return []
     n = len(grid[0])
@@ -230,9 +233,9 @@ def fit_widths(grid: list[list[str]], width: int, overhead: int) -> list[int] | 
     atoms = [max([1] + [_atom_width(row[i]) for row in grid[1:]]) for i in range(n)]
     # a header keeps its words whole (up to 12 wide) when there is room, else it folds
     words = [max((min(_width(w), 12) for w in grid[0][i].split()), default=0) for i in range(n)]
-    minimum = [max(a, w) for a, w in zip(atoms, words)]
+    minimum = [natural[i] if i in keep else max(a, w) for i, (a, w) in enumerate(zip(atoms, words))]
     if sum(minimum) + overhead > width:
-        minimum = atoms
+        minimum = [natural[i] if i in keep else a for i, a in enumerate(atoms)]
     if sum(minimum) + overhead > width:
         return None
     # as rich does: take from the widest column first, but never below its minimum
@@ -243,6 +246,86 @@ def fit_widths(grid: list[list[str]], width: int, overhead: int) -> list[int] | 
         widths[i] -= 1
         excess -= 1
     return widths
+
+
+
+# --- long text on a terminal: cut with "…", never wrapped ---------------------------------------
+# A column a view marks `cut` (URLs, names) is cut to fit the terminal, down to this width;
+# below it, the view's `optional` columns (the share bar) are dropped first.
+CUT_MIN = 8
+CUT_FLOOR = 4  # narrower than this, a table is stacked as "label: value" lines instead
+
+
+def cut_text(text: str, width: int) -> str:
+    """`text` cut to `width` terminal columns with a trailing "…" when wider."""
+    if _width(text) <= width:
+        return text
+    out, used = "", 0
+    for c in text:
+        w = _width(c)
+        if used + w > width - 1:
+            break
+        out, used = out + c, used + w
+    return out + "…"
+
+
+def _drop_columns(view: View, drop: set[int]) -> View:
+    keep = [i for i in range(len(view.columns)) if i not in drop]
+    index = {old: new for new, old in enumerate(keep)}
+    return replace(
+        view, columns=[view.columns[i] for i in keep],
+        rows=[[row[i] for i in keep] for row in view.rows],
+        labels=None if view.labels is None else [view.labels[i] for i in keep],
+        right=None if view.right is None else [view.right[i] for i in keep],
+        changes=tuple(index[i] for i in view.changes if i in index),
+        cut=tuple(index[i] for i in view.cut if i in index),
+        optional=tuple(index[i] for i in view.optional if i in index))
+
+
+def fit_view(view: View, human: bool, width: int, rich: bool) -> View:
+    """`view` made to fit `width` terminal columns with one line per row (terminal only): its
+    `cut` columns cut with "…" (down to CUT_MIN, then its `optional` columns are dropped, then
+    down to CUT_FLOOR; below that it is left whole, for the renderer to stack). `rich`: the boxed renderer (headers may fold at spaces, 3 columns of padding
+    per column), else plain text (2 spaces between columns, headers whole)."""
+    if view.kind != "table" or not view.cut or not view.rows:
+        return view
+    head, cells = _view_grid(view, human)
+
+    def need(i: int) -> int:
+        # rich folds a header at its spaces (fit_widths), except over a cut column
+        folds = rich and i not in view.cut
+        header = max((_width(w) for w in head[i].split()), default=0) if folds else _width(head[i])
+        return max([header] + [_width(row[i]) for row in cells])
+
+    while True:
+        n = len(head)
+        overhead = 3 * n + 1 if rich else 2 * (n - 1)
+        fixed = sum(need(i) for i in range(n) if i not in view.cut)
+        room = width - overhead - fixed
+        if room >= sum(need(i) for i in view.cut):
+            return view
+        # the narrowest cut columns keep their width when they can; the rest share what is left
+        alloc: dict[int, int] = {}
+        left = room
+        order = sorted(view.cut, key=need)
+        for k, i in enumerate(order):
+            alloc[i] = min(need(i), left // (len(order) - k))
+            left -= alloc[i]
+        if all(alloc[i] >= min(need(i), CUT_MIN) for i in view.cut) or not view.optional:
+            break
+        drop = max(view.optional)
+        view = _drop_columns(view, {drop})
+        head = [h for i, h in enumerate(head) if i != drop]
+        cells = [[c for i, c in enumerate(row) if i != drop] for row in cells]
+    if any(alloc[i] < min(need(i), CUT_FLOOR) for i in view.cut):
+        return view  # no room even for a few characters: the renderer stacks it, names whole
+    rows = [list(row) for row in view.rows]
+    for i in view.cut:
+        limit = alloc[i]
+        for row, shown in zip(rows, cells):
+            if _width(shown[i]) > limit:
+                row[i] = cut_text(shown[i], limit)
+    return replace(view, rows=rows)
 
 
 def _stacked_lines(title: str | None, pairs_per_record: list[list[tuple[str, str]]], width: int) -> list[str]:
@@ -273,6 +356,10 @@ def _view_grid(view: View, human: bool) -> tuple[list[str], list[list[str]]]:
 
 def _stacked_view(view: View, human: bool, width: int) -> list[str]:
     head, cells = _view_grid(view, human)
+    if view.kind != "kv":  # a column without a header (a bar) still gets a label here
+        from zenovay_cli.humanize import label
+
+        head = [h or label(str(c)) for h, c in zip(head, view.columns)]
     if view.kind == "kv":
         return _stacked_lines(view.title, [[(k, row[0]) for k, row in zip(head, cells)]], width)
     return _stacked_lines(view.title, [list(zip(head, row)) for row in cells], width)
@@ -556,6 +643,9 @@ class Output:
             from zenovay_cli.humanize import for_terminal
 
             views = [for_terminal(view) for view in views]
+            width = self.width or (80 if self.color else None)
+            if width is not None:  # long names cut with "…", one line per row
+                views = [fit_view(view, True, width, rich=self.color) for view in views]
         if self.color:
             self._rich_tables(views)
             return
@@ -596,7 +686,7 @@ class Output:
             if view.kind == "kv":
                 widths = fit_widths([[k, row[0]] for k, row in zip(head, cells)], width, 3 * 2 + 1)
             else:
-                widths = fit_widths([head, *cells], width, 3 * len(head) + 1)
+                widths = fit_widths([head, *cells], width, 3 * len(head) + 1, view.cut)
             if widths is None:
                 for line in _stacked_view(view, self.is_tty, width):
                     console.print(Text(line), soft_wrap=True)
@@ -615,7 +705,9 @@ class Output:
                               header_style="bold cyan", box=box.SIMPLE_HEAD)
                 right = _right(view)
                 for n, column in enumerate(labels or view.columns):
-                    table.add_column(Text(safe_text(column)), overflow="fold", width=widths[n],
+                    cut = n in view.cut  # one line per row: cut with "…", never folded
+                    table.add_column(Text(safe_text(column)), width=widths[n],
+                                     overflow="ellipsis" if cut else "fold", no_wrap=cut,
                                      justify="right" if right[n] else "left")
                 for row in view.rows:
                     row_cells = [format_cell(c, v) for c, v in zip(view.columns, row)]

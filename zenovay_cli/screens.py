@@ -8,6 +8,7 @@ reaches a message.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from zenovay_cli import compare, glyphs, rollup, schema
@@ -562,10 +563,10 @@ _NAME_COLUMNS = ("url", "path", "page_url", "title", "country_name", "name")
 def with_shares(view: View, total: float | None, mode: Mode, width: int | None) -> View:
     """`view` (a pages/countries/technology table) with each row's share of the period's visitors
     and, on a terminal (mode), a bar; long names cut with "…" to fit `width` (terminal only)."""
-    if view.kind != "table" or "visitors" not in view.columns or not view.rows or not total:
+    if view.kind != "table":
         return view
-    from zenovay_cli.output import format_cell
-
+    if "visitors" not in view.columns or not view.rows or not total:  # no shares; names still cut
+        return replace(view, cut=tuple(i for i, c in enumerate(view.columns) if c in _NAME_COLUMNS))
     v = view.columns.index("visitors")
     bar_width = 0 if mode is None else (10 if (width or 0) >= 110 else 6)
     columns = [*view.columns, "share"] + (["bar"] if bar_width else [])
@@ -575,16 +576,6 @@ def with_shares(view: View, total: float | None, mode: Mode, width: int | None) 
         ok = isinstance(visitors, (int, float)) and not isinstance(visitors, bool)
         share = visitors / total if ok and visitors is not None and total else None
         rows.append([*row, share_text(share)] + ([glyphs.bar(share, bar_width, mode)] if bar_width else []))
-    if width and mode is not None:
-        name = next((c for c in _NAME_COLUMNS if c in view.columns), None)
-        if name is not None:
-            n = view.columns.index(name)
-            others = sum(max([len(format_cell(c, r[i])) for r in rows] + [len(c)])
-                         for i, c in enumerate(columns) if i != n)
-            room = max(12, width - others - 2 * len(columns) - 2)
-            for r in rows:
-                if isinstance(r[n], str):
-                    r[n] = glyphs.ellipsize(r[n], room)
     right = None
     if view.right is None:
         right = [all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool) or r[i] is None
@@ -597,4 +588,9 @@ def with_shares(view: View, total: float | None, mode: Mode, width: int | None) 
         from zenovay_cli.humanize import label
 
         labels = [label(c) for c in view.columns] + ["Share"] + ([""] if bar_width else [])
-    return View(view.title, columns, rows, view.kind, labels=labels, right=right)
+    # On a terminal the names are cut with "…" to fit and the bar goes when there is no room
+    # (output.fit_view); pipes, csv and json get them whole.
+    cut = tuple(i for i, c in enumerate(columns) if c in _NAME_COLUMNS)
+    optional = (len(columns) - 1,) if bar_width else ()
+    return View(view.title, columns, rows, view.kind, labels=labels, right=right, cut=cut,
+                optional=optional)

@@ -38,6 +38,10 @@ class View:
     right: list[bool] | None = None
     # Columns whose "↑"/"↓" cells are coloured green/red on a colour terminal.
     changes: tuple[int, ...] = ()
+    # Columns a terminal cuts with "…" to keep each row on one line (URLs, names); never off one.
+    cut: tuple[int, ...] = ()
+    # Columns a terminal drops when the table does not fit otherwise (an inline bar).
+    optional: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

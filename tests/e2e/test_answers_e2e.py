@@ -243,6 +243,48 @@ def test_report_in_a_real_pseudo_terminal_draws_sparkline_bars_and_colour(sb, wo
     assert "#" in done.stdout  # ascii bars
 
 
+def test_digest_offers_only_the_ranges_it_compares(cli, sb, world):
+    """digest --help lists 7d|30d|90d; 24h and 1y are Click's usage error naming those choices,
+    never a flag digest does not have, and before any request."""
+    shown = cli("digest", "--help")
+    assert shown.returncode == 0 and "<7d|30d|90d>" in shown.stdout and "24h|" not in shown.stdout
+    for range_ in ("24h", "1y"):
+        result = cli("digest", "--range", range_, "--no-cache")
+        assert result.returncode == 2, result.stderr
+        assert "--range" in result.stderr and "'7d', '30d', '90d'" in result.stderr
+        assert "--compare" not in result.stderr
+    assert sb.stats()["requests"] == 0
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux script")
+@pytest.mark.parametrize("width", [40, 50])
+@pytest.mark.parametrize("no_color", [False, True])
+def test_pages_in_a_narrow_pseudo_terminal_keep_one_line_per_page(sb, world, isolated_dirs,
+                                                                   width, no_color):
+    import re
+
+    site = world.website_ids[0]
+    pages = world.pages(site, "7d", 8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENOVAY_", "NO_COLOR"))}
+    env.update(ZENOVAY_BASE_URL=sb.base_url, ZENOVAY_API_KEY=sb.api_key, COLUMNS=str(width),
+               TERM="xterm-256color", **({"NO_COLOR": "1"} if no_color else {}))
+    command = f"{zenovay_executable()} pages {site} --limit 8 --no-cache"
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", line).rstrip()
+             for line in done.stdout.replace("\r", "").split("\n")]
+    assert max(len(line) for line in lines) <= width
+    rows = [line.strip() for line in lines if re.search(r"\d\.\d%", line)]
+    assert len(rows) == len(pages)  # one line per page: nothing wrapped
+    total = world.overview(site, "7d")["summary"]["total_visitors"]
+    for page, row in zip(pages, rows):
+        shown = re.split(r" {2,}", row)[0]
+        assert shown == page["url"] or (shown.endswith("…") and page["url"].startswith(shown[:-1]))
+        assert f"{100 * page['visitors'] / total:.1f}%" in row
+    assert ("\x1b[" in done.stdout) is not no_color
+
+
 def _pty_run(argv, env, until: bytes, timeout=30.0):
     """Start argv with stdout and stderr on a pseudo-terminal; read until `until` appears."""
     import pty
@@ -331,7 +373,7 @@ def test_digest_states_its_cost_up_front_on_a_terminal(sb, world, isolated_dirs)
     (("analytics", "--all", "--sort", "change"), "--compare"),
     (("report", "mysite.com", "--format", "csv"), "report"),
     (("report", "mysite.com", "--compare", "--range", "1y"), "7d, 30d, 90d"),
-    (("digest", "--range", "24h"), "7d, 30d, 90d"),
+    (("digest", "--range", "24h"), "'7d', '30d', '90d'"),  # Click's choices, no --compare
     (("digest", "--to", "ftp://example.com/x"), "--to URL"),
 ])
 def test_bad_answers_input_is_exit_2_before_any_request(cli, sb, args, words):

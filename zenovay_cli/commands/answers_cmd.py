@@ -96,11 +96,19 @@ class DigestFormat(str, Enum):
     json = "json"
 
 
+class DigestRange(str, Enum):
+    """The ranges a digest can compare (the next longer range holds their previous period)."""
+
+    d7 = "7d"
+    d30 = "30d"
+    d90 = "90d"
+
+
 @request_command
 def digest(
     ctx: Context,
     website: Annotated[list[str] | None, typer.Option("--website", "-w", help="Only this website (id or domain; repeatable) [default: every website].", show_default=False)] = None,
-    range_: RangeOpt = Range.d7,
+    range_: Annotated[DigestRange, typer.Option("--range", "-r", help="Time range (a digest always compares it with the previous one: 24h and 1y have no longer range to take it from).", case_sensitive=False)] = DigestRange.d7,
     fmt: Annotated[DigestFormat, typer.Option("--format", "-f", help="markdown (readable in mail), slack (Slack's message JSON) or json.", case_sensitive=False)] = DigestFormat.markdown,
     to: Annotated[list[str] | None, typer.Option("--to", help="POST the digest here instead of printing it (repeatable): Slack webhooks (or slack+https://…) get Slack's message, other URLs signed JSON, as alert --notify.", show_default=False)] = None,
     notify_secret: Annotated[str | None, typer.Option("--notify-secret", envvar="ZENOVAY_NOTIFY_SECRET", show_envvar=False, help="Sign JSON bodies with HMAC-SHA256 (X-Zenovay-Signature); prefer the env var [env: ZENOVAY_NOTIFY_SECRET].", show_default=False)] = None,
@@ -115,9 +123,7 @@ def digest(
     visitors (approximate).
     """
     from zenovay_cli import answers, screens, sites
-    from zenovay_cli.compare import check_range
 
-    check_range(range_.value)
     urls = list(to or [])
     if urls:
         from zenovay_cli.errors import UsageError
