@@ -57,7 +57,7 @@ def main() -> None:
 
     exe = zenovay_executable()
     with tempfile.TemporaryDirectory(prefix="zenovay-bench-") as tmp, SandboxServer(
-        SandboxConfig(websites=3, latency=args.latency)
+        SandboxConfig(websites=3, latency=args.latency, rate_limit=100000)  # overhead, not pacing
     ) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
         for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):

@@ -60,7 +60,10 @@ def main() -> None:
     from zenovay_cli.client import USER_AGENT
 
     exe = zenovay_executable()
-    with Sandbox("--websites", "3", "--latency", str(args.latency)) as sb, scratch_dir() as tmp:
+    # A limit far above what the runs send: this measures overhead, not the rate budget (the
+    # sandbox otherwise advertises Pro's 30/min, and the runs share one per-host ledger).
+    with Sandbox("--websites", "3", "--latency", str(args.latency), "--rate-limit", "100000") as sb, \
+            scratch_dir() as tmp:
         env = sb.env(Path(tmp) / "home", bytecode_env(tmp, compiled=not args.no_bytecode))
         listing = subprocess.run([exe, "websites", "--json"], env=env, capture_output=True,
                                  text=True, check=True)
