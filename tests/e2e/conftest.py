@@ -26,6 +26,24 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def host_env(tmp_path: Path, name: str, sandbox, redis_url: str | None = None, **extra: str) -> dict:
+    """The environment of one simulated "host": its own HOME and XDG folders (so its own config,
+    cache, per-host ledger and alert state) under tmp_path/name, this sandbox's URL and key, no
+    other ZENOVAY_* variable; `redis_url` joins it to a fleet."""
+    home = tmp_path / name
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
+                     ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(home / sub)
+    env["HOME"] = str(home)
+    env.update({"ZENOVAY_BASE_URL": sandbox.base_url, "ZENOVAY_API_KEY": sandbox.api_key})
+    if redis_url:
+        env["ZENOVAY_REDIS_URL"] = redis_url
+    env.update(extra)
+    return env
+
+
 class Sandbox:
     """A `zenovay sandbox serve` subprocess and its control endpoints."""
 

@@ -3,13 +3,12 @@ through one Redis (#15). Each transition is notified exactly once, and no run lo
 update, with a webhook receiver slow enough that the runs overlap."""
 
 import json
-import os
 import subprocess
 from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.conftest import zenovay_executable
+from tests.e2e.conftest import host_env, zenovay_executable
 from tests.e2e.test_alert_e2e import Receiver
 
 
@@ -19,19 +18,6 @@ def slow_receiver():
     server.delay = 1.0
     yield server
     server.close()
-
-
-def host_env(tmp_path, name, sb, **extra):
-    home = tmp_path / name
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
-                     ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        env[var] = str(home / sub)
-    env["HOME"] = str(home)
-    env.update({"ZENOVAY_BASE_URL": sb.base_url, "ZENOVAY_API_KEY": sb.api_key})
-    env.update(extra)
-    return env
 
 
 def visitors_24h(env, website_id):

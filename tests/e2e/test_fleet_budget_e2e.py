@@ -5,13 +5,12 @@ figures are benchmarks/bench_fleet.py's."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
 import pytest
 
-from tests.e2e.conftest import Sandbox, zenovay_executable
+from tests.e2e.conftest import Sandbox, host_env, zenovay_executable
 
 pytestmark = pytest.mark.e2e
 
@@ -30,16 +29,8 @@ def limited():
 def hosts_together(tmp_path, sandbox, redis_url):
     procs = []
     for i in range(4):
-        home = tmp_path / f"host{i}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
-        for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
-                         ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
-            (home / sub).mkdir(parents=True, exist_ok=True)
-            env[var] = str(home / sub)
-        env.update({"HOME": str(home), "ZENOVAY_BASE_URL": sandbox.base_url,
-                    "ZENOVAY_API_KEY": sandbox.api_key, "ZENOVAY_TEST_WINDOW_SECONDS": str(WINDOW)})
-        if redis_url:
-            env["ZENOVAY_REDIS_URL"] = redis_url
+        env = host_env(tmp_path, f"host{i}", sandbox, redis_url,
+                       ZENOVAY_TEST_WINDOW_SECONDS=str(WINDOW))
         procs.append(subprocess.Popen([zenovay_executable(), "analytics", "--all", "--json", "--no-cache"],
                                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
     start = time.monotonic()

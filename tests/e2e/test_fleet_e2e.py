@@ -2,28 +2,12 @@
 the cache, Redis faults and secrets, end to end with the installed `zenovay` against the sandbox."""
 
 import json
-import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import zenovay_executable
+from tests.e2e.conftest import host_env, zenovay_executable
 
 SECOND_KEY = "zv_e2e_fleet_second_key_0123456789"
-
-
-def host_env(tmp_path, name, sb, redis_url=None, **extra):
-    home = tmp_path / name
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
-                     ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        env[var] = str(home / sub)
-    env["HOME"] = str(home)
-    env.update({"ZENOVAY_BASE_URL": sb.base_url, "ZENOVAY_API_KEY": sb.api_key})
-    if redis_url:
-        env["ZENOVAY_REDIS_URL"] = redis_url
-    env.update(extra)
-    return env
 
 
 def run(env, *args, timeout=60):
