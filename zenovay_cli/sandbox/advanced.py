@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from zenovay_cli.sandbox._draw import below, iso_ms, lognormal, rng_for, uniform, uuid_from
@@ -79,15 +79,15 @@ class Advanced:
             return []
         rng = rng_for(self.data.seed, website_id, "anomalies")
         count = 24 + below(rng, 24)
-        now = self.data.now()
         scan = SCAN_HOURS.get(tier, 6)
+        # The latest scan at or before now: detection times stay put between two scans (a
+        # sandbox on the wall clock) and are never later than now.
+        last_scan = _scan_floor(self.data.now(), scan)
         out = []
         for _ in range(count):
             # Ages bunch up towards now, so a 7d window usually holds a few.
             age_hours = 365 * 24 * rng.random() ** 2.2
-            moment = now - timedelta(hours=age_hours)
-            moment = moment.replace(minute=0, second=0, microsecond=0,
-                                    hour=moment.hour - moment.hour % scan)
+            moment = _scan_floor(last_scan - timedelta(hours=age_hours), scan)
             metric = ANOMALY_METRICS[below(rng, len(ANOMALY_METRICS))]
             expected = _expected(metric, daily, rng)
             size = 20 + lognormal(rng, 2.9, 0.6)
@@ -117,11 +117,14 @@ class Advanced:
     # -- insights -----------------------------------------------------------------------------
 
     def insights(self, website_id: str) -> list[dict[str, Any]]:
-        """AI insights of the last year, newest first."""
+        """AI insights of the last year, newest first, made hourly (never later than now); a
+        website without traffic has none."""
+        if not self.data.has_traffic(website_id):
+            return []
         rng = rng_for(self.data.seed, website_id, "insights")
         daily = max(1.0, self._daily_mean(website_id))
         pages = [url for url, _ in self.data.page_weights(website_id) if url != "/"]
-        now = self.data.now()
+        now = _scan_floor(self.data.now(), 1)
         out = []
         for _ in range(18 + below(rng, 18)):
             created = now - timedelta(hours=365 * 24 * rng.random() ** 2.0)
@@ -257,8 +260,9 @@ class Advanced:
 
     def heatmap_pages(self, website_id: str, limit: int) -> list[dict[str, Any]]:
         """All-time heatmap pages by total_interactions, descending; none when the website has
-        heatmaps switched off in its settings."""
-        if not self.data.site_settings(website_id).get("heatmaps"):
+        heatmaps switched off in its settings or without traffic."""
+        if not self.data.site_settings(website_id).get("heatmaps") \
+                or not self.data.has_traffic(website_id):
             return []
         rng = rng_for(self.data.seed, website_id, "heatmaps")
         daily = max(1.0, self._daily_mean(website_id))
@@ -273,13 +277,15 @@ class Advanced:
         return rows[:limit]
 
     def replay_count(self, website_id: str) -> int:
-        if not self.data.site_settings(website_id).get("session_replay"):
+        """Sessions recorded in the last 7 days: none with replays off or without visitors."""
+        if not self.data.site_settings(website_id).get("session_replay") \
+                or not self.data.has_traffic(website_id, days=7):
             return 0
         return 240 + below(rng_for(self.data.seed, website_id, "replay-count"), 300)
 
     def replay_sessions(self, website_id: str, offset: int, limit: int) -> list[dict[str, Any]]:
         """Sessions [offset, offset+limit) of the last 7 days, newest first; each one computed
-        from its index alone."""
+        from its index alone. A session still running at now ends at now (never later)."""
         count = self.replay_count(website_id)
         now = self.data.now()
         slot = 7 * 86400 / max(count, 1)
@@ -287,7 +293,8 @@ class Advanced:
         for i in range(offset, min(count, offset + limit)):
             rng = rng_for(self.data.seed, website_id, "replay", i)
             started = now - timedelta(seconds=round(slot * (i + rng.random())))
-            duration = 5 + int(lognormal(rng, 4.6, 0.9))
+            duration = min(5 + int(lognormal(rng, 4.6, 0.9)),
+                           int((now - started).total_seconds()))
             out.append({
                 "id": "sr_" + uuid_from(rng),
                 "session_id": f"sess_{rng.getrandbits(48):012x}",
@@ -359,6 +366,11 @@ class Advanced:
             "unique_visitors": sum(n[2] for n in numbers),
             "total_page_views": sum(n[3] for n in numbers),
         }
+
+
+def _scan_floor(moment: datetime, hours: int) -> datetime:
+    """The start of the `hours`-long scan slot of the day that holds `moment`."""
+    return moment.replace(minute=0, second=0, microsecond=0, hour=moment.hour - moment.hour % hours)
 
 
 def ltv_at(cohorts: list[dict[str, Any]], period: int) -> float | None:

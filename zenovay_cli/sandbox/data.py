@@ -3,13 +3,16 @@
 Every value comes from a `random.Random` seeded with a hash of (seed, website, range, item), so any
 single record (a day's row, the visitor at index i) can be computed on its own and nothing is
 stored per visitor; `_draw` explains why the output is the same on every Python version. Dates are
-relative to `today` (default: today in UTC); the "now" of every range is today at 12:00 UTC, as
-in the API's documentation examples.
+relative to `today`. Every range ends at the sandbox's "now", and no generated time is later than
+it (the real API never answers with a future time): by default now is the wall clock (UTC) and
+today its date; a pinned `today` makes now the last second of that day (23:59:59 UTC), and a
+pinned `now` fixes both, so pinned data stay the same from run to run.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -125,6 +128,10 @@ def _make_site(seed: int, index: int, identity: tuple[str, str, str, str | None]
     )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 _WEEKEND_FACTOR = {"shop": 0.85, "saas": 0.55, "blog": 0.8, "docs": 0.5, "local": 1.25, "travel": 1.1}
 
 
@@ -161,14 +168,23 @@ class SandboxData:
         today: date | None = None,
         quiet_websites: int = 0,
         undated_websites: int = 0,
+        now: datetime | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """`today` pins the data's last day (now: its last second); `now` pins the instant
+        itself (and today to its date); neither: `clock` (default: the UTC wall clock) says
+        what now is at each call."""
         if websites < 1:
             raise ValueError("websites must be at least 1")
         if visitors_per_site < 0:
             raise ValueError("visitors_per_site must not be negative")
         self.seed = seed
         self.visitors_per_site = visitors_per_site
+        if now is not None and now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
         self._today = today
+        self._now = None if now is None else now.astimezone(timezone.utc)
+        self._clock = clock or _utc_now
         identities = _site_identities(seed, websites)
         self._sites = [_make_site(seed, i, identity) for i, identity in enumerate(identities)]
         # The last `quiet_websites` sites have no visitors at all; the `undated_websites` before
@@ -232,11 +248,18 @@ class SandboxData:
 
     @property
     def today(self) -> date:
-        return self._today or datetime.now(timezone.utc).date()
+        if self._now is not None:
+            return self._now.date()
+        return self._today or self._clock().astimezone(timezone.utc).date()
 
     def now(self) -> datetime:
-        """The end of every range: today at 12:00 UTC."""
-        return datetime.combine(self.today, time(12), tzinfo=timezone.utc)
+        """The end of every range, and the latest time any answer holds: the pinned `now`; else
+        the last second of a pinned `today`; else the clock's time."""
+        if self._now is not None:
+            return self._now
+        if self._today is not None:
+            return datetime.combine(self._today, time(23, 59, 59), tzinfo=timezone.utc)
+        return self._clock().astimezone(timezone.utc)
 
     # -- websites -------------------------------------------------------------------------
 
@@ -254,7 +277,7 @@ class SandboxData:
             raise KeyError(f"unknown website {website_id!r}") from None
 
     def _list_item(self, site: _Site) -> dict[str, Any]:
-        created = self.now().replace(hour=0) - timedelta(
+        created = datetime.combine(self.today, time(0), tzinfo=timezone.utc) - timedelta(
             days=site.created_days_ago, seconds=-site.created_seconds
         )
         return {
@@ -374,21 +397,30 @@ class SandboxData:
 
     # -- visitors -------------------------------------------------------------------------
 
+    def has_traffic(self, website_id: str, days: int = 30) -> bool:
+        """Whether the website had any visitor in the last `days` days (a quiet website never
+        has): what a website without traffic answers must not show visits, errors or replays."""
+        today = self.today
+        numbers = self.day_numbers(website_id, today - timedelta(days=days - 1), today)
+        return any(n[1] for n in numbers)
+
     def visitor_count(self, website_id: str, range_: str) -> int:
-        self._site(website_id)
-        return self.visitors_per_site
+        """visitors_per_site, or 0 when the range's analytics count no visitor (a quiet
+        website): /visitors never lists a visit the overview does not count."""
+        site = self._site(website_id)
+        return self.visitors_per_site if self._totals(site, range_)[0] else 0
 
     def visitors(
         self, website_id: str, range_: str, offset: int = 0, limit: int = 100
     ) -> list[dict[str, Any]]:
         """The visitors at [offset, offset+limit), newest first; each computed from its index."""
         site = self._site(website_id)
-        stop = min(self.visitors_per_site, offset + limit)
+        stop = min(self.visitor_count(website_id, range_), offset + limit)
         end = self.now()
         return [self._visitor(site, range_, i, end) for i in range(offset, stop)]
 
     def visitor(self, website_id: str, range_: str, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.visitors_per_site:
+        if not 0 <= index < self.visitor_count(website_id, range_):
             raise IndexError(index)
         return self._visitor(self._site(website_id), range_, index, self.now())
 
@@ -503,9 +535,12 @@ class SandboxData:
     def error_groups(
         self, website_id: str, status: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """Items of GET /errors/{id}/groups, most recently seen first. Every website has at
-        least one group of each status."""
+        """Items of GET /errors/{id}/groups, most recently seen first. Every website with
+        traffic has at least one group of each status; one without (a quiet website) has none:
+        errors come from visitors' browsers."""
         site = self._site(website_id)
+        if not self.has_traffic(site.id):
+            return []
         rng = rng_for(self.seed, site.id, "errors")
         count = 8 + below(rng, len(cat.ERRORS) - 7)
         picks = shuffled(rng, range(len(cat.ERRORS)))[:count]
