@@ -2,11 +2,14 @@
 notifying a local webhook receiver: fire once, no repeat, resolve once."""
 
 import json
+import os
+import subprocess
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.e2e.conftest import Sandbox, zenovay_executable
 from tests.e2e.test_alert_e2e import Receiver
 
 
@@ -134,3 +137,59 @@ def test_silence_rule_from_a_rules_file_with_a_warning_severity(cli, sb, tmp_pat
     result = cli("alert", "--rules", str(rules))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "silence" in result.stdout
+
+
+@pytest.fixture
+def one_quiet_website(sb):
+    sb.configure(quiet_websites=1, today=None)
+    yield
+    sb.configure(quiet_websites=0)
+
+
+def test_silence_rule_fires_on_a_quiet_website_and_not_on_a_busy_one(cli, sb, one_quiet_website):
+    """The audit's case: on the sandbox's own clock (the wall clock), a quiet website (no
+    visitor at all) is silent and a busy one is not, whatever the time of day. What each should
+    be is computed from the sandbox's answers, as the alert reads them (/visitors, 24h for 2h)."""
+    sites = direct(sb, "/websites")["websites"]
+    quiet, busy = sites[-1], sites[0]
+    statuses = {}
+    for site in (quiet, busy):
+        total = direct(sb, f"/analytics/{site['id']}?range=24h")["summary"]["total_visitors"]
+        visitors = direct(sb, f"/analytics/{site['id']}/visitors?range=24h&limit=1")["visitors"]
+        assert bool(visitors) == bool(total), "/visitors agrees with the analytics total"
+        result = cli("alert", site["domain"], "--silent-for", "2h", "--json")
+        now = datetime.now(timezone.utc)
+        if visitors:
+            newest = datetime.fromisoformat(visitors[0]["visited_at"].replace("Z", "+00:00"))
+            assert newest <= now, "no visit in the future"
+            silence = (now - newest).total_seconds()
+        else:
+            silence = 86400.0  # no visitor in the whole range asked for
+        expected = 2 if silence >= 7200 else 0  # CRITICAL / OK (monitoring-plugin exit codes)
+        assert result.returncode == expected, result.stdout + result.stderr
+        [check] = json.loads(result.stdout)["websites"][0]["checks"]
+        assert check["metric"] == "silence" and check["firing"] == (expected == 2)
+        assert check["value"] == pytest.approx(silence, abs=60)
+        statuses[site["domain"]] = result.returncode
+    assert statuses == {quiet["domain"]: 2, busy["domain"]: 0}
+
+
+def test_sandbox_serve_quiet_websites_flag_makes_alert_all_fire_only_for_them(isolated_dirs):
+    """`zenovay sandbox serve --quiet-websites 1`, then `zenovay alert --all --silent-for 2h`:
+    CRITICAL for exactly the websites whose /visitors is empty, the rest OK."""
+    server = Sandbox("--websites", "3", "--quiet-websites", "1")
+    try:
+        sites = direct(server, "/websites")["websites"]
+        empty = {s["domain"] for s in sites
+                 if not direct(server, f"/analytics/{s['id']}/visitors?range=24h&limit=1")["visitors"]}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZENOVAY_")}
+        env.update({"ZENOVAY_BASE_URL": server.base_url, "ZENOVAY_API_KEY": server.api_key})
+        result = subprocess.run([zenovay_executable(), "alert", "--all", "--silent-for", "2h", "--json"],
+                                capture_output=True, text=True, env=env, timeout=60)
+    finally:
+        server.stop()
+    assert empty == {sites[-1]["domain"]}, "the last website is the quiet one"
+    assert result.returncode == 2, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert {w["website"]: w["status"] for w in doc["websites"]} == {
+        s["domain"]: "CRITICAL" if s["domain"] in empty else "OK" for s in sites}

@@ -46,6 +46,7 @@ def serve(
     omit_remaining: Annotated[bool, typer.Option("--omit-remaining", help="Never send X-RateLimit-Remaining (an edge without an exact count).")] = False,
     monthly_quota: Annotated[int | None, typer.Option("--monthly-quota", min=0, help="Requests per key before 429 MONTHLY_LIMIT_EXCEEDED.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 0,
+    quiet_websites: Annotated[int, typer.Option("--quiet-websites", min=0, help="The last N websites have no traffic at all (a removed tracker: silence rules fire).")] = 0,
     tier: Annotated[Tier, typer.Option("--tier", help="Plan of keys that do not name one (zv_scale_… is Scale whatever this says).", case_sensitive=False)] = Tier.pro,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request on stderr.")] = False,
 ) -> None:
@@ -62,6 +63,7 @@ def serve(
         monthly_quota=monthly_quota,
         seed=seed,
         tier=tier.value,
+        quiet_websites=quiet_websites,
     )
     try:
         server = SandboxServer(config, port=port, verbose=verbose)  # binds 127.0.0.1 only
