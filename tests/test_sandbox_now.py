@@ -207,8 +207,7 @@ def test_a_quiet_website_shows_no_traffic_anywhere(quiet_world):
         assert answer(data, f"/heatmaps/{wid}/pages")["pages"] == []
         replays = answer(data, f"/replays/{wid}/sessions")
         assert replays["sessions"] == [] and replays["pagination"]["has_more"] is False
-        cohorts = answer(data, f"/retention/{wid}", range="30d")["cohorts"]
-        assert cohorts and all(c["total_users"] == 0 for c in cohorts)
+        assert answer(data, f"/retention/{wid}", range="30d")["cohorts"] == []
     # The busy websites keep all of it (per their settings), so the above is about quietness.
     assert all(answer(data, f"/errors/{wid}/groups")["error_groups"] for wid in busy)
     assert all(answer(data, f"/insights/{wid}", range="1y")["insights"] for wid in busy)
