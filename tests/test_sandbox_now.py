@@ -235,3 +235,26 @@ def test_quiet_websites_set_at_runtime_empty_visitors_over_http():
         assert get(f"/analytics/{last}/visitors", range="24h", limit=1)["visitors"] == []
     finally:
         server.stop()
+
+
+def test_now_set_through_the_config_pins_the_clock_and_a_pinned_today_wins():
+    server = SandboxServer(SandboxConfig(websites=2)).start()
+    try:
+        def overview_end():
+            wid = server.data().website_ids[0]
+            r = requests.get(f"{server.base_url}/analytics/{wid}", params={"range": "24h"},
+                             headers={"X-API-Key": DEMO_API_KEY}, timeout=10)
+            return r.json()["data"]["date_range"]["endDateTime"]
+
+        server.configure(now="2026-03-03T04:21:00Z")
+        assert overview_end() == overview_end() == "2026-03-03T04:21:00.000Z"
+        assert server.config.to_dict()["now"] == "2026-03-03T04:21:00+00:00"
+        server.configure(today="2026-02-28")
+        assert overview_end() == "2026-02-28T23:59:59.000Z"
+        server.configure(today=None, now=None)
+        assert at(overview_end()) <= datetime.now(timezone.utc)
+        for bad in ("yesterday", "2026-03-03T04:21:00", 5):
+            with pytest.raises(ValueError, match="now must be"):
+                server.configure(now=bad)
+    finally:
+        server.stop()

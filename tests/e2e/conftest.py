@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,9 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox():
     server = Sandbox("--websites", "4", "--visitors", "2500", "--rate-limit", "100000")
+    # The sandbox's "now" is pinned to the session's start (no answer is later than it, and the
+    # CLI's wall clock is only minutes ahead), so two runs in a test get the same answers.
+    server.configure(now=datetime.now(timezone.utc).isoformat())
     yield server
     server.stop()
 

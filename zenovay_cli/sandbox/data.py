@@ -5,8 +5,8 @@ single record (a day's row, the visitor at index i) can be computed on its own a
 stored per visitor; `_draw` explains why the output is the same on every Python version. Dates are
 relative to `today`. Every range ends at the sandbox's "now", and no generated time is later than
 it (the real API never answers with a future time): by default now is the wall clock (UTC) and
-today its date; a pinned `today` makes now the last second of that day (23:59:59 UTC), and a
-pinned `now` fixes both, so pinned data stay the same from run to run.
+today its date; a pinned `today` makes now the last second of that day (23:59:59 UTC); else a
+pinned `now` fixes both; pinned data stay the same from run to run.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class SandboxData:
         now: datetime | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        """`today` pins the data's last day (now: its last second); `now` pins the instant
+        """`today` pins the data's last day (now: its last second); else `now` pins the instant
         itself (and today to its date); neither: `clock` (default: the UTC wall clock) says
         what now is at each call."""
         if websites < 1:
@@ -248,17 +248,17 @@ class SandboxData:
 
     @property
     def today(self) -> date:
-        if self._now is not None:
-            return self._now.date()
-        return self._today or self._clock().astimezone(timezone.utc).date()
+        if self._today is not None:
+            return self._today
+        return self.now().date()
 
     def now(self) -> datetime:
-        """The end of every range, and the latest time any answer holds: the pinned `now`; else
-        the last second of a pinned `today`; else the clock's time."""
-        if self._now is not None:
-            return self._now
+        """The end of every range, and the latest time any answer holds: the last second of a
+        pinned `today`; else the pinned `now`; else the clock's time."""
         if self._today is not None:
             return datetime.combine(self._today, time(23, 59, 59), tzinfo=timezone.utc)
+        if self._now is not None:
+            return self._now
         return self._clock().astimezone(timezone.utc)
 
     # -- websites -------------------------------------------------------------------------

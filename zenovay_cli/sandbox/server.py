@@ -86,7 +86,8 @@ class SandboxConfig:
     monthly_quota: int | None = None  # requests per key, enforced only when set
     tier: str = "pro"
     seed: int = 0
-    today: date | None = None  # the data's "today"; None: the current UTC date
+    today: date | None = None  # the data's "today" (now: its 23:59:59 UTC); None: the clock's
+    now: datetime | None = None  # with today unset: a fixed "now" instead of the wall clock
     clock_offset: float = 0.0  # seconds added to the Date header (an API whose clock is off)
     quiet_websites: int = 0  # the last N websites have zero visitors
     undated_websites: int = 0  # N websites before those answer daily_stats: []
@@ -95,7 +96,7 @@ class SandboxConfig:
 
     SETTABLE = ("websites", "visitors_per_site", "latency", "rate_limit", "limiter",
                 "send_remaining", "window", "monthly_quota", "tier", "seed", "today",
-                "quiet_websites", "undated_websites", "clock_offset")
+                "now", "quiet_websites", "undated_websites", "clock_offset")
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
@@ -131,10 +132,13 @@ class SandboxConfig:
             raise ValueError("clock_offset must be a number of seconds (at most 10000000 either way)")
         if self.today is not None and not isinstance(self.today, date):
             raise ValueError("today must be a date or null")
+        if self.now is not None and (not isinstance(self.now, datetime) or self.now.tzinfo is None):
+            raise ValueError("now must be a date-time with a time zone or null")
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.SETTABLE}
         out["today"] = self.today.isoformat() if self.today else None
+        out["now"] = self.now.isoformat() if self.now else None
         return out
 
     def updated(self, changes: Mapping[str, Any]) -> SandboxConfig:
@@ -149,6 +153,12 @@ class SandboxConfig:
                 values["today"] = date.fromisoformat(values["today"])
             except ValueError:
                 raise ValueError("today must be a YYYY-MM-DD date or null") from None
+        if isinstance(values["now"], str):
+            try:
+                values["now"] = datetime.fromisoformat(values["now"].replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("now must be an ISO date-time like 2026-03-03T04:21:00Z, "
+                                 "or null") from None
         new = SandboxConfig(**values)
         new.validate()
         return new
@@ -317,12 +327,12 @@ class SandboxServer:
 
     def _dataset(self) -> SandboxData:
         cfg = self.config
-        key = (cfg.seed, cfg.websites, cfg.visitors_per_site, cfg.today, cfg.quiet_websites,
-               cfg.undated_websites)
+        key = (cfg.seed, cfg.websites, cfg.visitors_per_site, cfg.today, cfg.now,
+               cfg.quiet_websites, cfg.undated_websites)
         if self._data is None or key != self._data_key:
             self._data = SandboxData(
                 seed=cfg.seed, websites=cfg.websites,
-                visitors_per_site=cfg.visitors_per_site, today=cfg.today,
+                visitors_per_site=cfg.visitors_per_site, today=cfg.today, now=cfg.now,
                 quiet_websites=cfg.quiet_websites, undated_websites=cfg.undated_websites,
             )
             for changes in self._edits:
