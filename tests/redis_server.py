@@ -32,17 +32,26 @@ def require_redis_server() -> str:
     pytest.skip(message)
 
 
+TLS_DIR = Path(__file__).resolve().parent / "tls"  # a self-signed test certificate (tls/README.md)
+
+
 class RedisServer:
-    def __init__(self, directory: Path, password: str | None = None) -> None:
+    """`tls=True`: TLS only (no plain port), with tests/tls's certificate; `url` is then a
+    rediss:// URL that trusts it through `?ssl_ca_certs=`."""
+
+    def __init__(self, directory: Path, password: str | None = None, *, tls: bool = False) -> None:
         self.binary = require_redis_server()
         self.directory = directory
         self.password = password
+        self.tls = tls
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.tls:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={TLS_DIR / 'cert.pem'}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
@@ -50,6 +59,10 @@ class RedisServer:
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
             "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning",
         ]
+        if self.tls:
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += ["--tls-cert-file", str(TLS_DIR / "cert.pem"), "--tls-key-file", str(TLS_DIR / "key.pem"),
+                     "--tls-ca-cert-file", str(TLS_DIR / "cert.pem"), "--tls-auth-clients", "no"]
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -80,4 +93,7 @@ class RedisServer:
     def client(self):
         import redis
 
+        if self.tls:
+            return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, ssl=True,
+                               ssl_ca_certs=str(TLS_DIR / "cert.pem"))
         return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)

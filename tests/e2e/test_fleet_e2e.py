@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.e2e.conftest import host_env, zenovay_executable
 
 SECOND_KEY = "zv_e2e_fleet_second_key_0123456789"
@@ -53,6 +55,52 @@ def test_host_b_is_answered_from_host_as_cache_without_a_request(tmp_path, sb, r
     for key in r.keys("*"):  # cache strings and the budget's hash
         value = r.get(key) if r.type(key) == b"string" else repr(r.hgetall(key)).encode()
         assert sb.api_key.encode() not in key and sb.api_key.encode() not in (value or b"")
+
+
+@pytest.fixture
+def tls_redis(tmp_path):
+    """A TLS-only redis-server (tests/tls's self-signed certificate): rediss:// end to end."""
+    from tests.redis_server import RedisServer
+
+    directory = tmp_path / "redis-tls"
+    directory.mkdir()
+    server = RedisServer(directory, password="tls-s3cret-pw", tls=True).start()
+    yield server
+    server.stop()
+
+
+def test_rediss_shares_the_cache_and_budget_over_tls(tmp_path, sb, tls_redis):
+    assert tls_redis.url.startswith("rediss://")
+    host_a = host_env(tmp_path, "a", sb, tls_redis.url)
+    host_b = host_env(tmp_path, "b", sb, tls_redis.url)
+    wid = first_website_id(host_a)
+    before = sb.stats()["requests"]
+    first = run(host_a, "pages", wid, "--json")
+    second = run(host_b, "pages", wid, "--json")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr == second.stderr == ""  # no fallback warning: TLS worked
+    assert sb.stats()["requests"] == before + 1  # host B was answered from Redis, over TLS
+    client = tls_redis.client()
+    assert client.keys("zenovay:cache:*") and client.keys("zenovay:budget:*")
+    doctor = run(host_a, "doctor")
+    assert "tls-s3cret-pw" not in doctor.stdout + doctor.stderr
+    assert "rediss://:***@127.0.0.1" in doctor.stdout + doctor.stderr
+
+
+def test_rediss_with_a_certificate_it_cannot_verify_falls_back_with_one_warning(tmp_path, sb, tls_redis):
+    # The server's self-signed certificate without ?ssl_ca_certs=: verification fails, and the
+    # host carries on alone (a plain redis:// to the TLS port likewise).
+    untrusted = tls_redis.url.split("?")[0]
+    plain = untrusted.replace("rediss://", "redis://")
+    for name, url in (("untrusted", untrusted), ("plain", plain)):
+        env = host_env(tmp_path, name, sb, url)
+        out = run(env, "websites", "--json")
+        assert out.returncode == 0, out.stderr
+        warnings = [line for line in out.stderr.splitlines() if line.startswith("Warning:")]
+        assert len(warnings) == 1 and "is not usable" in warnings[0], out.stderr
+        assert "tls-s3cret-pw" not in out.stderr
+        assert json.loads(out.stdout)["websites"]
+    assert tls_redis.client().keys("zenovay:*") == []
 
 
 def test_two_api_keys_never_share_entries(tmp_path, sb, redis_server):
