@@ -165,3 +165,55 @@ def test_daily_sums_only_when_every_day_is_held(filled, tmp_path):
     assert query.daily_sums(tmp_path / "missing.db", wid, start, end) is None
     from zenovay_cli import history
     assert history.daily_sums(conn, wid, start, end) == got
+
+
+def _store_sites(path, sites: dict[str, dict[date, int]]):
+    """Websites with the given visitors per day (page views twice that)."""
+    with st.Store(path) as s:
+        for wid, days in sites.items():
+            s.save_website(st.SiteInfo(wid, f"{wid}.example"),
+                           [st.DayRow(day.isoformat(), v, v, 2 * v) for day, v in days.items()],
+                           fetched_at=st.now_stamp(), sync_date="2026-01-31", time_range="1y")
+
+
+def test_rollup_totals_compare_only_the_sites_held_whole_in_both_windows(tmp_path):
+    # Two websites with every day of January and December; a third missing 3 days of January.
+    jan = d.Window(date(2026, 1, 1), date(2026, 1, 31))
+    dec = d.Window(date(2025, 12, 1), date(2025, 12, 31))
+    a = {day: 100 + day.day for day in [*dec.each_day(), *jan.each_day()]}
+    b = {day: 7 * day.day for day in [*dec.each_day(), *jan.each_day()]}
+    c = {day: 50 for day in [*dec.each_day(), *jan.each_day()] if day not in
+         (date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7))}
+    _store_sites(tmp_path / "h.db", {"a": a, "b": b, "c": c})
+    conn = st.connect_readonly(tmp_path / "h.db")
+    doc = query.rollup(conn, jan, "previous")
+    total = doc["total"]
+
+    def in_window(days, window):
+        return sum(v for day, v in days.items() if window.start <= day <= window.end)
+
+    now_all = sum(in_window(x, jan) for x in (a, b, c))
+    now_ab, before_ab = in_window(a, jan) + in_window(b, jan), in_window(a, dec) + in_window(b, dec)
+    assert total["visitors"] == now_all  # every stored day of every site
+    # No total set against a sum of another set of sites: the totals carry no previous figure.
+    assert total["compare_visitors"] is None and total["visitors_change_pct"] is None
+    comparable = total["comparable"]
+    assert (comparable["websites"], comparable["of"]) == (2, 3)
+    assert comparable["visitors"] == now_ab and comparable["compare_visitors"] == before_ab
+    assert comparable["page_views"] == 2 * now_ab and comparable["compare_page_views"] == 2 * before_ab
+    assert comparable["visitors_change_pct"] == round((now_ab - before_ab) * 100 / before_ab, 1)
+    assert comparable["share_pct"] == round(now_ab * 100 / now_all, 1)
+    table = query.rollup_table(doc)["websites"]
+    assert table[-2]["website"] == "total (3 websites)" and table[-2]["visitors_change"] == ""
+    assert table[-1]["website"] == "comparable (2 of 3 websites)"
+    assert table[-1]["visitors_change"] == f"{comparable['visitors_change_pct']:+.1f}%"
+
+    # Every site whole: the totals compare themselves and there is no "comparable" part.
+    whole = query.rollup(conn, d.Window(date(2026, 1, 20), date(2026, 1, 31)), "previous")
+    assert "comparable" not in whole["total"]
+    assert whole["total"]["compare_visitors"] == sum(
+        in_window(x, d.Window(date(2026, 1, 8), date(2026, 1, 19))) for x in (a, b, c))
+    # No site whole: nothing to compare, said as such.
+    none = query.rollup(conn, d.Window(date(2026, 1, 1), date(2026, 1, 31)), "yoy")
+    assert none["total"]["comparable"] == {"websites": 0, "of": 3}
+    assert query.rollup_table(none)["websites"][-1]["website"] == "total (3 websites)"

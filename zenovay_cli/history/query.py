@@ -135,6 +135,7 @@ def rollup(
     prev_sums = window_sums(conn, cwin.start, cwin.end) if cwin else {}
     rows = []
     all_cur, all_prev = Sums(), Sums()
+    whole_cur, whole_prev, whole_sites = Sums(), Sums(), 0  # the sites held whole in both windows
     missing: dict[str, int] = {}
     for site in store.websites(conn):
         cur = cur_sums.get(site.website_id, Sums())
@@ -150,6 +151,10 @@ def rollup(
             prev = prev_sums.get(site.website_id, Sums())
             _compared(row, cur, prev, cwin.start, cwin.end)
             _accumulate(all_prev, prev)
+            if row["days_missing"] == 0 and row["compare_days_missing"] == 0:
+                whole_sites += 1
+                _accumulate(whole_cur, cur)
+                _accumulate(whole_prev, prev)
         rows.append((row, cur))
     for row, cur in rows:
         row["share_pct"] = (
@@ -164,13 +169,28 @@ def rollup(
     }
     if cwin is not None:
         doc["compare_from"], doc["compare_to"] = cwin.start.isoformat(), cwin.end.isoformat()
-        total["compare_visitors"] = all_prev.visitors
-        total["compare_page_views"] = all_prev.page_views
-        whole = all(r["days_missing"] == 0 and r["compare_days_missing"] == 0 for r, _ in rows)
+        whole = whole_sites == len(rows)
+        # One set of sites per row: the totals compare only when every site is held whole in both
+        # windows; otherwise "comparable" compares the sites that are (a sum missing days is not).
+        total["compare_visitors"] = all_prev.visitors if whole else None
+        total["compare_page_views"] = all_prev.page_views if whole else None
         total["visitors_change_pct"] = (
             change_pct(all_cur.visitors, all_prev.visitors) if whole else None)
         total["page_views_change_pct"] = (
             change_pct(all_cur.page_views, all_prev.page_views) if whole else None)
+        if not whole:
+            comparable: dict[str, Any] = {"websites": whole_sites, "of": len(rows)}
+            if whole_sites:
+                comparable.update({
+                    "visitors": whole_cur.visitors, "page_views": whole_cur.page_views,
+                    "share_pct": round(whole_cur.visitors * 100.0 / all_cur.visitors, 1)
+                    if all_cur.visitors else None,
+                    "compare_visitors": whole_prev.visitors,
+                    "compare_page_views": whole_prev.page_views,
+                    "visitors_change_pct": change_pct(whole_cur.visitors, whole_prev.visitors),
+                    "page_views_change_pct": change_pct(whole_cur.page_views, whole_prev.page_views),
+                })
+            total["comparable"] = comparable
     doc["total"] = total
     doc["websites"] = [row for row, _ in rows]
     doc["missing_days"] = missing
@@ -305,6 +325,16 @@ def rollup_table(doc: dict[str, Any]) -> dict[str, Any]:
         last["compare_visitors"] = total["compare_visitors"]
         last["visitors_change"] = _pct(total["visitors_change_pct"])
     rows.append(last)
+    comparable = total.get("comparable")
+    if compared and comparable and comparable["websites"]:
+        rows.append({
+            "website": f"comparable ({comparable['websites']} of {comparable['of']} websites)",
+            "visitors": comparable["visitors"],
+            "share": "" if comparable["share_pct"] is None else f"{comparable['share_pct']:.1f}%",
+            "page_views": comparable["page_views"], "unique_visitors": None,
+            "compare_visitors": comparable["compare_visitors"],
+            "visitors_change": _pct(comparable["visitors_change_pct"]),
+        })
     head: dict[str, Any] = {"window": f"{doc['from']}..{doc['to']}"}
     if compared:
         head["compared_with"] = f"{doc['compare_from']}..{doc['compare_to']} ({doc['compare']})"
