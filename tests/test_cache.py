@@ -197,6 +197,20 @@ def test_the_ttl_table_in_docs_cache_md_lists_every_default_ttl():
     assert {kind for kind, ttl in DEFAULT_TTLS.items() if not ttl} == {"usage"}
 
 
+def test_the_cache_ttl_column_in_docs_endpoints_md_matches_cache_py():
+    """docs/endpoints.md's table gives each 2026 command's TTL; it must say what cache.py does."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "endpoints.md").read_text("utf-8")
+    listed = {}
+    for command, ttl in re.findall(r"^\| `zenovay (\w+) [^\n]*\| ([0-9]+ (?:s|min|h)) \|$", text, re.M):
+        number, unit = ttl.split()
+        listed[command] = float(number) * {"s": 1, "min": 60, "h": 3600}[unit]
+    commands = ("anomalies", "insights", "retention", "revenue", "heatmaps", "replays")
+    assert listed == {command: DEFAULT_TTLS[command] for command in commands}  # command = kind
+
+
 def test_ttl_overrides_apply_per_kind_but_never_cache_usage():
     overrides = {"analytics": 30, "visitors": -5, "countries": float("nan"), "usage": 999}
     assert ttl_for_path("/analytics/w1", overrides) == 30
