@@ -217,6 +217,38 @@ class CacheEntry:
         return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
 
+class InfoTally:
+    """The `cache info` summary, counted entry by entry; the file and Redis stores share it.
+
+    Keys: path, entries (readable entries, fresh or expired), expired, corrupt, bytes,
+    oldest_stored_at and newest_stored_at (None if empty).
+    """
+
+    def __init__(self, path: object) -> None:
+        self.result: dict = {
+            "path": path, "entries": 0, "expired": 0, "corrupt": 0, "bytes": 0,
+            "oldest_stored_at": None, "newest_stored_at": None,
+        }
+        self._stamps: list[float] = []
+
+    def add_bytes(self, size: int) -> None:
+        self.result["bytes"] += size
+
+    def corrupt(self) -> None:
+        self.result["corrupt"] += 1
+
+    def entry(self, entry: CacheEntry) -> None:
+        self.result["entries"] += 1
+        self.result["expired"] += 0 if entry.fresh else 1
+        self._stamps.append(entry.stored_at)
+
+    def done(self) -> dict:
+        if self._stamps:
+            self.result["oldest_stored_at"] = min(self._stamps)
+            self.result["newest_stored_at"] = max(self._stamps)
+        return self.result
+
+
 def _parse_entry(data: bytes) -> tuple[Any, float, float, dict] | None:
     """(value, stored_at, expires_at, meta) of a well-formed entry file, else None."""
     try:
@@ -487,20 +519,11 @@ class CacheStore:
         cache files, temp files included), oldest_stored_at and newest_stored_at (None if empty).
         Never creates the directory.
         """
-        result: dict = {
-            "path": self.directory,
-            "entries": 0,
-            "expired": 0,
-            "corrupt": 0,
-            "bytes": 0,
-            "oldest_stored_at": None,
-            "newest_stored_at": None,
-        }
+        tally = InfoTally(self.directory)
         now = self._clock()
-        stamps: list[float] = []
         for e in self._scan():
             try:
-                result["bytes"] += e.stat(follow_symlinks=False).st_size
+                tally.add_bytes(e.stat(follow_symlinks=False).st_size)
             except OSError:
                 continue
             if _is_temp_name(e.name):
@@ -510,16 +533,10 @@ class CacheStore:
                 continue  # not ours, and never followed or removed: not counted as damage either
             parsed = _parse_entry(got[0]) if got is not None else None
             if parsed is None:
-                result["corrupt"] += 1
+                tally.corrupt()
                 continue
-            entry = self._entry_from(parsed, now)
-            result["entries"] += 1
-            result["expired"] += 0 if entry.fresh else 1
-            stamps.append(entry.stored_at)
-        if stamps:
-            result["oldest_stored_at"] = min(stamps)
-            result["newest_stored_at"] = max(stamps)
-        return result
+            tally.entry(self._entry_from(parsed, now))
+        return tally.done()
 
     def clear(self) -> int:
         """Remove every entry (and temp files left by crashed writers); the number removed.

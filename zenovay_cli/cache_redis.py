@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from zenovay_cli.cache import FORMAT_VERSION, CacheEntry, _check_key, _parse_entry
+from zenovay_cli.cache import FORMAT_VERSION, CacheEntry, InfoTally, _check_key, _parse_entry
 from zenovay_cli.redislink import RedisLink
 
 # How long an expired answer is kept for --stale-ok before Redis deletes it.
@@ -113,32 +113,18 @@ class RedisCacheStore:
 
     def info(self) -> dict:
         def read(r: Any) -> dict:
-            result: dict = {
-                "path": self.directory,
-                "entries": 0,
-                "expired": 0,
-                "corrupt": 0,
-                "bytes": 0,
-                "oldest_stored_at": None,
-                "newest_stored_at": None,
-            }
-            stamps = []
+            tally = InfoTally(self.directory)
             for rkey in self._scan(r):
                 data, pttl = _read(r, rkey)
                 if data is None:
                     continue
-                result["bytes"] += len(data)
+                tally.add_bytes(len(data))
                 entry = self._entry(data, pttl)
                 if entry is None:
-                    result["corrupt"] += 1
-                    continue
-                result["entries"] += 1
-                result["expired"] += 0 if entry.fresh else 1
-                stamps.append(entry.stored_at)
-            if stamps:
-                result["oldest_stored_at"] = min(stamps)
-                result["newest_stored_at"] = max(stamps)
-            return result
+                    tally.corrupt()
+                else:
+                    tally.entry(entry)
+            return tally.done()
 
         return self.link.call(read, fallback=self.local.info)
 

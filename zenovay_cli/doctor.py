@@ -18,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from zenovay_cli.schema import parse_time
+
 OK, FAIL, INFO = "ok", "fail", "info"
 MAX_SKEW_SECONDS = 30.0  # cache ages, alert timestamps and signed webhooks rely on the clock
 MAX_LATENCY_SECONDS = 2.0
@@ -65,16 +67,6 @@ def _number(value: Any) -> float | None:
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     lname = name.lower()
     return next((v for k, v in headers.items() if k.lower() == lname), None)
-
-
-def _iso(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 # -- API checks ---------------------------------------------------------------------------------
@@ -132,10 +124,10 @@ def check_quota(usage: Any, headers: Mapping[str, str], now: datetime) -> Check:
     """Monthly requests left and the forecast at the reset (from /usage, else X-Usage-*)."""
     used = _number(_get(usage, "usage", "monthly_requests"))
     limit = _number(_get(usage, "usage", "monthly_limit"))
-    reset = _iso(_get(usage, "usage", "monthly_reset_at"))
+    reset = parse_time(_get(usage, "usage", "monthly_reset_at"))
     used = used if used is not None else _number(_header(headers, "X-Usage-Monthly"))
     limit = limit if limit is not None else _number(_header(headers, "X-Usage-Limit"))
-    reset = reset or _iso(_header(headers, "X-Usage-Reset"))
+    reset = reset or parse_time(_header(headers, "X-Usage-Reset"))
     if used is None or limit is None:
         return Check("quota", FAIL, "the API sent no monthly usage figures",
                      "Run `zenovay usage --json` to see what it answers; report it if odd.")

@@ -17,22 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from zenovay_cli.schema import parse_time
+
 DAY = 86_400.0
 MIN_SPAN = 3_600.0  # seconds: a rate over less time than this says little
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 time ("2026-07-01T00:00:00.000Z") as an aware UTC datetime, or None."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def month_start(reset: datetime) -> datetime:

@@ -12,7 +12,27 @@ fan-out workflow (sites.py) ask this module rather than spelling field names the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
+
+# --- times ----------------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time as the API writes them ("2026-07-01T00:00:00.000Z", also in headers such as
+    X-Usage-Reset) as an aware UTC datetime; None for anything else. A time without an offset is
+    taken as UTC."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
 
 # --- websites -------------------------------------------------------------------------------------
 

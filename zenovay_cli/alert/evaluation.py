@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
 from zenovay_cli.alert.rules import AnomalyAlert, AnomalyRule, Rule
-from zenovay_cli.schema import METRIC_KEYS
+from zenovay_cli.schema import METRIC_KEYS, parse_time
 
 
 def as_number(value: Any) -> float | None:
@@ -76,20 +76,10 @@ def silence_seconds(newest_visit: Any, now: datetime, span: float) -> float | No
     (None); None when the time cannot be read."""
     if newest_visit is None:
         return span
-    newest = _parse_time(newest_visit)
+    newest = parse_time(newest_visit)
     if newest is None:
         return None
     return float(max(0, round((now - newest).total_seconds())))
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 class Status(IntEnum):

@@ -15,6 +15,7 @@ from typing import Any
 
 from zenovay_cli.alert.evaluation import Evaluation, RuleResult, as_number
 from zenovay_cli.alert.rules import SILENCE, format_duration, format_number, json_number
+from zenovay_cli.schema import parse_time  # the state file's stamps are written as the API's
 
 STATE_VERSION = 1
 # An alert that no run has evaluated for this long (rule deleted, website gone) is forgotten.
@@ -51,16 +52,6 @@ def _iso(now: datetime) -> str:
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_iso(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _event_text(kind: str, check: RuleResult, time_range: str | None) -> str:
@@ -114,7 +105,7 @@ def transitions(
     stamp = _iso(now)
     alerts: dict[str, Any] = {}
     for fingerprint, record in previous_alerts.items():
-        seen = _parse_iso(record.get("last_seen") if isinstance(record, Mapping) else None)
+        seen = parse_time(record.get("last_seen") if isinstance(record, Mapping) else None)
         if seen is None or now.astimezone(timezone.utc) - seen <= STALE_AFTER:
             alerts[fingerprint] = dict(record) if isinstance(record, Mapping) else {}
 
