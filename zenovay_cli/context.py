@@ -61,15 +61,21 @@ def _given(options: Any) -> dict[str, Any]:
 
 
 class _LazyBudget:
-    """A RateBudget made by `make()` when first used (the client uses it only to send)."""
+    """A RateBudget made by `make()` when first used (the client uses it only to send); made once
+    even when several threads send their first request at the same moment."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
+        import threading
+
         self._make = make
         self._budget: Any = None
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         if self._budget is None:
-            self._budget = self._make()
+            with self._lock:
+                if self._budget is None:
+                    self._budget = self._make()
         return getattr(self._budget, name)
 
 
