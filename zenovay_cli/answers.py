@@ -21,7 +21,6 @@ from typing import Any
 from zenovay_cli import compare, rollup, schema
 
 REPORT_PARTS = ("analytics", "countries", "technology", "pages")
-DIGEST_COST_PER_SITE = 3
 
 # One request each, given a client; the names are what the document builders read back.
 Parts = dict[str, Callable[[Any], Any]]
@@ -136,6 +135,9 @@ def digest_parts(site: dict, range_value: str, top: int) -> Parts:
         "longer": lambda c: c.get_analytics(website_id, compare.LONGER[range_value]),
         "pages": lambda c: c.get_pages(website_id, range_value, top),
     }
+
+
+DIGEST_COST_PER_SITE = len(digest_parts({}, "7d", 1))  # what --help and the cost line state
 
 
 def digest_site(got: dict[str, Any], site: dict, range_value: str, top: int) -> dict[str, Any]:
